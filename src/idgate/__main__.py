@@ -1,0 +1,3 @@
+from idgate.cli import main
+
+main()

@@ -1,0 +1,149 @@
+"""Settings: defaults, then an optional TOML file, then `IDGATE_*` environment, then flags.
+
+Every setting has one name; the TOML key, the environment variable (`IDGATE_` + upper case) and
+the CLI flag (where there is one) all use it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
+from urllib.parse import urlsplit
+
+RegistrationPolicy = Literal["off", "open", "token"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_DATABASE_URL = "sqlite:///idgate.db"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is meant for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    issuer: str = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+    database_url: str = DEFAULT_DATABASE_URL
+    registration: RegistrationPolicy = "off"
+    # Encrypts private signing keys at rest; also read from `secret_key_file`.
+    secret_key: str | None = field(default=None, repr=False)
+    secret_key_file: str | None = None
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    workers: int = 1
+    code_ttl: int = 60
+    access_token_ttl: int = 3600
+    id_token_ttl: int = 3600
+    refresh_token_ttl: int = 30 * 24 * 3600
+    refresh_grace_period: int = 0
+    session_ttl: int = 14 * 24 * 3600
+    interaction_ttl: int = 600
+    allow_plain_pkce: bool = False
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 300
+    log_level: str = "info"
+
+    @property
+    def issuer_is_https(self) -> bool:
+        return self.issuer.startswith("https://")
+
+    def endpoint(self, path: str) -> str:
+        return self.issuer.rstrip("/") + path
+
+
+_FIELD_TYPES = get_type_hints(Settings)
+_FIELDS = {f.name for f in dataclasses.fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _FIELD_TYPES[name]
+    try:
+        if kind is int:
+            return int(value)
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        choices = get_args(kind)
+        if choices and all(isinstance(c, str) for c in choices) and value not in choices:
+            raise ValueError(value)
+        return None if value is None else str(value)
+    except ValueError:
+        raise ConfigError(f"{name}: {value!r} is not a valid value") from None
+
+
+def load_settings(
+    *,
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build settings from the layers, lowest first; `overrides` are CLI flags (None = unset)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            with open(config_file, "rb") as fh:
+                doc = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {config_file}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from None
+        section = doc.get("idgate", doc)
+        unknown = set(section) - _FIELDS
+        if unknown:
+            raise ConfigError(f"unknown setting(s) in {config_file}: {', '.join(sorted(unknown))}")
+        values.update(section)
+    for name in _FIELDS:
+        env_value = environ.get(f"IDGATE_{name.upper()}")
+        if env_value is not None and env_value != "":
+            values[name] = env_value
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+
+    coerced = {name: _coerce(name, value) for name, value in values.items()}
+    if "issuer" not in coerced:
+        host = coerced.get("host", DEFAULT_HOST)
+        port = coerced.get("port", DEFAULT_PORT)
+        coerced["issuer"] = f"http://{host}:{port}"
+    settings = Settings(**coerced)
+    return _with_secret_from_file(_validated(settings))
+
+
+def _validated(settings: Settings) -> Settings:
+    parts = urlsplit(settings.issuer)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"issuer must be an http(s) URL, got {settings.issuer!r}")
+    if parts.query or parts.fragment:
+        raise ConfigError("issuer must not have a query or fragment (Discovery 1.0 §3)")
+    if settings.workers < 1:
+        raise ConfigError("workers must be at least 1")
+    for name in ("code_ttl", "access_token_ttl", "id_token_ttl", "refresh_token_ttl"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{name} must be a positive number of seconds")
+    # The issuer is compared as a string everywhere (RFC 9207): keep it without a trailing slash.
+    return dataclasses.replace(settings, issuer=settings.issuer.rstrip("/"))
+
+
+def _with_secret_from_file(settings: Settings) -> Settings:
+    if settings.secret_key or not settings.secret_key_file:
+        return settings
+    try:
+        secret = Path(settings.secret_key_file).read_text().strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read secret key file {settings.secret_key_file}: {exc.strerror}"
+        ) from None
+    if not secret:
+        raise ConfigError(f"secret key file {settings.secret_key_file} is empty")
+    return dataclasses.replace(settings, secret_key=secret)

@@ -1,0 +1,272 @@
+"""Client metadata: one validation for `idgate client add` and the registration endpoint.
+
+OpenID Connect Dynamic Client Registration 1.0 §2, RFC 7591 §2. The result is a frozen
+`ClientMetadata`; a registered client is a `Client` (metadata plus identity and secret hash).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from idgate.protocol.errors import InvalidClientMetadata, InvalidRedirectUriMetadata
+
+RESPONSE_TYPES = (
+    "code",
+    "id_token",
+    "code id_token",
+    "code token",
+    "id_token token",
+    "code id_token token",
+    "none",
+)
+GRANT_TYPES = ("authorization_code", "implicit", "refresh_token", "client_credentials")
+AUTH_METHODS = (
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "none",
+)
+SIGNING_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
+SECRET_AUTH_METHODS = frozenset({"client_secret_basic", "client_secret_post", "client_secret_jwt"})
+
+
+def normalize_response_type(value: str) -> str:
+    """`token id_token` and `id_token token` are the same response type: sort the words."""
+    return " ".join(sorted(value.split()))
+
+
+def grant_types_for(response_type: str) -> set[str]:
+    """The grant types a response type needs (Dynamic Client Registration 1.0 §2)."""
+    words = set(response_type.split())
+    needed = set()
+    if "code" in words:
+        needed.add("authorization_code")
+    if words & {"id_token", "token"}:
+        needed.add("implicit")
+    return needed
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMetadata:
+    redirect_uris: tuple[str, ...] = ()
+    response_types: tuple[str, ...] = ("code",)
+    grant_types: tuple[str, ...] = ("authorization_code",)
+    token_endpoint_auth_method: str = "client_secret_basic"
+    application_type: str = "web"
+    client_name: str | None = None
+    id_token_signed_response_alg: str = "RS256"
+    scope: str | None = None
+    jwks: Mapping[str, Any] | None = None
+    jwks_uri: str | None = None
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    first_party: bool = False
+    # Metadata we accept and keep but that no code path reads yet.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = dict(self.extra)
+        doc.update(
+            redirect_uris=list(self.redirect_uris),
+            response_types=list(self.response_types),
+            grant_types=list(self.grant_types),
+            token_endpoint_auth_method=self.token_endpoint_auth_method,
+            application_type=self.application_type,
+            id_token_signed_response_alg=self.id_token_signed_response_alg,
+        )
+        optional = {
+            "client_name": self.client_name,
+            "scope": self.scope,
+            "jwks": dict(self.jwks) if self.jwks is not None else None,
+            "jwks_uri": self.jwks_uri,
+        }
+        doc.update({k: v for k, v in optional.items() if v is not None})
+        if self.post_logout_redirect_uris:
+            doc["post_logout_redirect_uris"] = list(self.post_logout_redirect_uris)
+        if self.first_party:
+            doc["first_party"] = True
+        return doc
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """A registered client. `secret_hash` is None for public and private_key_jwt clients."""
+
+    client_id: str
+    metadata: ClientMetadata
+    secret_hash: str | None = None
+    # Only for client_secret_jwt, which needs the secret itself (sealed at rest).
+    secret_sealed: str | None = None
+    created_at: int = 0
+
+    @property
+    def is_public(self) -> bool:
+        return self.metadata.is_public
+
+
+# Fields accepted into `extra` untouched until the registration issue gives them an effect.
+_KEPT_FIELDS = frozenset(
+    {
+        "client_uri",
+        "logo_uri",
+        "policy_uri",
+        "tos_uri",
+        "contacts",
+        "software_id",
+        "software_version",
+    }
+)
+
+
+def _string_list(doc: Mapping[str, Any], name: str) -> tuple[str, ...] | None:
+    value = doc.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidClientMetadata(f"{name} must be an array of non-empty strings")
+    return tuple(dict.fromkeys(value))
+
+
+def _optional_string(doc: Mapping[str, Any], name: str) -> str | None:
+    value = doc.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidClientMetadata(f"{name} must be a non-empty string")
+    return value
+
+
+def _choice(doc: Mapping[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = doc.get(name, default)
+    if value not in allowed:
+        raise InvalidClientMetadata(f"{name} must be one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_redirect_uri(
+    uri: str, *, application_type: str, uses_implicit: bool, field_name: str
+) -> None:
+    parts = urlsplit(uri)
+    if not parts.scheme or (parts.scheme in ("http", "https") and not parts.netloc):
+        raise InvalidRedirectUriMetadata(f"{field_name}: {uri!r} is not an absolute URI")
+    if parts.fragment or "#" in uri:
+        raise InvalidRedirectUriMetadata(f"{field_name}: {uri!r} must not contain a fragment")
+    host = parts.hostname or ""
+    if application_type == "web":
+        if parts.scheme not in ("http", "https"):
+            raise InvalidRedirectUriMetadata(
+                f"{field_name}: web clients use http(s) URIs, not {parts.scheme!r}"
+            )
+        if uses_implicit and (parts.scheme != "https" or host == "localhost"):
+            raise InvalidRedirectUriMetadata(
+                f"{field_name}: web clients using implicit or hybrid response types must "
+                "use https and not localhost"
+            )
+    elif parts.scheme == "http" and not _is_loopback(host):
+        # Native clients (RFC 8252 §7): custom schemes, claimed https, or loopback http only.
+        raise InvalidRedirectUriMetadata(
+            f"{field_name}: native clients may use http only on a loopback IP address"
+        )
+
+
+def parse_client_metadata(doc: Mapping[str, Any]) -> ClientMetadata:
+    """Validate and default an RFC 7591 client metadata document."""
+    if not isinstance(doc, Mapping):
+        raise InvalidClientMetadata("client metadata must be a JSON object")
+
+    application_type = _choice(doc, "application_type", ("web", "native"), "web")
+    raw_types = _string_list(doc, "response_types") or ("code",)
+    response_types = tuple(dict.fromkeys(normalize_response_type(t) for t in raw_types))
+    for rt in response_types:
+        if rt not in RESPONSE_TYPES:
+            raise InvalidClientMetadata(f"unsupported response type {rt!r}")
+
+    needed_grants: set[str] = set()
+    for rt in response_types:
+        needed_grants |= grant_types_for(rt)
+    grant_types = _string_list(doc, "grant_types") or tuple(
+        g for g in GRANT_TYPES if g in (needed_grants or {"authorization_code"})
+    )
+    for gt in grant_types:
+        if gt not in GRANT_TYPES:
+            raise InvalidClientMetadata(f"unsupported grant type {gt!r}")
+    missing = needed_grants - set(grant_types)
+    if missing:
+        raise InvalidClientMetadata(f"response_types need grant_types {', '.join(sorted(missing))}")
+
+    auth_method = _choice(doc, "token_endpoint_auth_method", AUTH_METHODS, "client_secret_basic")
+    if auth_method == "none" and "client_credentials" in grant_types:
+        raise InvalidClientMetadata("public clients cannot use client_credentials")
+
+    redirect_uris = _string_list(doc, "redirect_uris") or ()
+    uses_redirects = bool({"authorization_code", "implicit"} & set(grant_types))
+    if uses_redirects and not redirect_uris:
+        raise InvalidRedirectUriMetadata("redirect_uris is required")
+    uses_implicit = "implicit" in grant_types
+    for uri in redirect_uris:
+        _check_redirect_uri(
+            uri,
+            application_type=application_type,
+            uses_implicit=uses_implicit,
+            field_name="redirect_uris",
+        )
+    post_logout = _string_list(doc, "post_logout_redirect_uris") or ()
+    for uri in post_logout:
+        _check_redirect_uri(
+            uri,
+            application_type=application_type,
+            uses_implicit=False,
+            field_name="post_logout_redirect_uris",
+        )
+
+    jwks = doc.get("jwks")
+    jwks_uri = _optional_string(doc, "jwks_uri")
+    if jwks is not None and (
+        not isinstance(jwks, Mapping) or not isinstance(jwks.get("keys"), list)
+    ):
+        raise InvalidClientMetadata("jwks must be a JWK Set with a keys array")
+    if jwks is not None and jwks_uri is not None:
+        raise InvalidClientMetadata("jwks and jwks_uri must not both be present")
+    if jwks_uri is not None and urlsplit(jwks_uri).scheme != "https":
+        raise InvalidClientMetadata("jwks_uri must be an https URL")
+    if auth_method == "private_key_jwt" and jwks is None and jwks_uri is None:
+        raise InvalidClientMetadata("private_key_jwt needs jwks or jwks_uri")
+
+    scope = _optional_string(doc, "scope")
+    first_party = doc.get("first_party", False)
+    if not isinstance(first_party, bool):
+        raise InvalidClientMetadata("first_party must be a boolean")
+
+    extra = {k: v for k, v in doc.items() if k in _KEPT_FIELDS}
+    return ClientMetadata(
+        redirect_uris=redirect_uris,
+        response_types=response_types,
+        grant_types=grant_types,
+        token_endpoint_auth_method=auth_method,
+        application_type=application_type,
+        client_name=_optional_string(doc, "client_name"),
+        id_token_signed_response_alg=_choice(
+            doc, "id_token_signed_response_alg", SIGNING_ALGS, "RS256"
+        ),
+        scope=scope,
+        jwks=dict(jwks) if jwks is not None else None,
+        jwks_uri=jwks_uri,
+        post_logout_redirect_uris=post_logout,
+        first_party=first_party,
+        extra=extra,
+    )

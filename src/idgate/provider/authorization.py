@@ -1,0 +1,527 @@
+"""The authorization endpoint's orchestration (OpenID Connect Core 1.0 §3.1.2, §3.2.2, §3.3.2).
+
+The protocol core validates and decides; this module reads and writes storage around it:
+the OP session, pending interactions (login and consent pages), remembered consent, and the
+code, access token and ID Token that answer the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from idgate.clock import Clock
+from idgate.config import Settings
+from idgate.crypto.errors import InvalidJWT
+from idgate.crypto.jwt import verify_jwt
+from idgate.crypto.random import constant_time_equals, new_secret, secret_hash
+from idgate.protocol.authorize import (
+    AuthorizationRequest,
+    AuthorizePolicy,
+    check_client_and_redirect_uri,
+    parse_authorization_request,
+)
+from idgate.protocol.claims import release_claims
+from idgate.protocol.clients import Client
+from idgate.protocol.errors import (
+    AccessDenied,
+    InvalidRequest,
+    OAuthError,
+    UnsafeToRedirect,
+)
+from idgate.protocol.interaction import SessionView, next_interaction
+from idgate.protocol.response_modes import (
+    AuthorizationResponse,
+    ResponseTarget,
+    build_response,
+    error_response,
+)
+from idgate.provider.accounts import AccountService
+from idgate.provider.keys import KeyManager
+from idgate.provider.tokens import TokenIssuer
+from idgate.storage.base import Account, BrowserSession, PendingInteraction, Storage
+
+# Parameters whose repetition makes the request untrustworthy before a redirect target exists.
+_TARGET_PARAMETERS = frozenset({"client_id", "redirect_uri"})
+# ISO/IEC 29115 level 1: a password login (Core §2 acr).
+PASSWORD_ACR = "1"
+
+
+@dataclass(frozen=True)
+class ShowError:
+    """An error for the End-User's eyes only: never redirected (RFC 6749 §4.1.2.1)."""
+
+    title: str
+    message: str
+    status_code: int = 400
+
+
+@dataclass(frozen=True)
+class Respond:
+    """Send the authorization response (success or error) to the client."""
+
+    response: AuthorizationResponse
+
+
+@dataclass(frozen=True)
+class Interact:
+    """Send the browser to the interaction page `/interaction/{handle}`."""
+
+    handle: str
+
+
+@dataclass(frozen=True)
+class LoginPage:
+    handle: str
+    csrf_token: str
+    client: Client
+    redirect_uri: str
+    login_hint: str | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsentPage:
+    handle: str
+    csrf_token: str
+    client: Client
+    account: Account
+    request: AuthorizationRequest
+
+
+Outcome = ShowError | Respond | Interact
+PageOutcome = ShowError | Respond | LoginPage | ConsentPage
+
+
+@dataclass(frozen=True)
+class Browser:
+    """What the browser brought: its cookies and address. `new_*` are cookies to set."""
+
+    session_cookie: str | None
+    browser_cookie: str | None
+    client_ip: str
+
+
+@dataclass
+class CookieUpdates:
+    session: str | None = None
+    browser: str | None = None
+
+
+class AuthorizationService:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        storage: Storage,
+        keys: KeyManager,
+        accounts: AccountService,
+        issuer: TokenIssuer,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._storage = storage
+        self._keys = keys
+        self._accounts = accounts
+        self._issuer = issuer
+        self._policy = AuthorizePolicy(allow_plain_pkce=settings.allow_plain_pkce)
+
+    # --- the authorization request ------------------------------------------------------
+
+    async def authorize(
+        self,
+        params: Mapping[str, str],
+        repeated: frozenset[str],
+        browser: Browser,
+        cookies: CookieUpdates,
+    ) -> Outcome:
+        if repeated & _TARGET_PARAMETERS:
+            return ShowError(
+                "Invalid request",
+                "The request repeats client_id or redirect_uri, so it cannot be trusted.",
+            )
+        client_id = params.get("client_id")
+        client = await self._storage.clients.get(client_id) if client_id else None
+        try:
+            target = check_client_and_redirect_uri(params, client)
+        except UnsafeToRedirect as exc:
+            return _page_for(exc)
+        assert client is not None
+        try:
+            if repeated:
+                raise InvalidRequest(f"parameter {sorted(repeated)[0]} is repeated")
+            request = parse_authorization_request(params, client, target, self._policy)
+            return await self._proceed(request, client, browser, cookies)
+        except OAuthError as exc:
+            return self._error(target, exc)
+
+    def _error(self, target: ResponseTarget, error: OAuthError) -> Respond:
+        return Respond(error_response(target, error, issuer=self._settings.issuer))
+
+    async def _session(self, browser: Browser) -> BrowserSession | None:
+        if not browser.session_cookie:
+            return None
+        session = await self._storage.sessions.get(
+            secret_hash(browser.session_cookie), now=self._clock.now()
+        )
+        if session is None:
+            return None
+        account = await self._storage.accounts.by_subject(session.subject)
+        if account is None or account.disabled:
+            return None
+        return session
+
+    async def _hint_subject(self, request: AuthorizationRequest) -> str | None:
+        """The subject of a valid id_token_hint we issued (Core §3.1.2.1; expired is fine)."""
+        if request.id_token_hint is None:
+            return None
+        keyring = await self._keys.keyring()
+        try:
+            verified = verify_jwt(request.id_token_hint, keyring.jwks(), algs=keyring.algs())
+        except InvalidJWT:
+            raise InvalidRequest("id_token_hint is not an ID Token issued here") from None
+        claims = verified.claims
+        aud = claims.get("aud")
+        audiences = aud if isinstance(aud, list) else [aud]
+        if claims.get("iss") != self._settings.issuer or request.client_id not in audiences:
+            raise InvalidRequest("id_token_hint was not issued by this OP to this client")
+        subject = claims.get("sub")
+        if not isinstance(subject, str):
+            raise InvalidRequest("id_token_hint has no subject")
+        return subject
+
+    async def _decide(
+        self,
+        request: AuthorizationRequest,
+        client: Client,
+        session: BrowserSession | None,
+        interaction: PendingInteraction | None,
+    ) -> str:
+        """login, consent or none (Core §3.1.2.3); raises for prompt=none that cannot be met."""
+        # Login and consent given in this interaction count only for the same End-User.
+        this_user = (
+            interaction is not None
+            and session is not None
+            and interaction.subject == session.subject
+        )
+        view = (
+            SessionView(session.sid, session.subject, session.auth_time, session.acr, session.amr)
+            if session
+            else None
+        )
+        consented = (
+            await self._storage.consents.scopes(session.subject, client.client_id)
+            if session
+            else None
+        )
+        return next_interaction(
+            request,
+            view,
+            now=self._clock.now(),
+            consented_scopes=consented,
+            first_party=client.metadata.first_party,
+            authenticated_in_this_request=bool(
+                this_user and interaction and interaction.authenticated_at
+            ),
+            consented_in_this_request=bool(this_user and interaction and interaction.consented),
+            id_token_hint_subject=await self._hint_subject(request),
+        )
+
+    async def _proceed(
+        self,
+        request: AuthorizationRequest,
+        client: Client,
+        browser: Browser,
+        cookies: CookieUpdates,
+    ) -> Outcome:
+        session = await self._session(browser)
+        if await self._decide(request, client, session, None) == "none":
+            assert session is not None
+            return await self._respond(request, client, session)
+        return await self._start_interaction(request, browser, cookies)
+
+    async def _start_interaction(
+        self, request: AuthorizationRequest, browser: Browser, cookies: CookieUpdates
+    ) -> Interact:
+        browser_secret = browser.browser_cookie
+        if not browser_secret:
+            browser_secret = new_secret(32)
+            cookies.browser = browser_secret
+        handle = new_secret(32)
+        now = self._clock.now()
+        await self._storage.interactions.add(
+            PendingInteraction(
+                id_hash=secret_hash(handle),
+                request=request.to_dict(),
+                browser_hash=secret_hash(browser_secret),
+                csrf_token=new_secret(24),
+                created_at=now,
+                expires_at=now + self._settings.interaction_ttl,
+            )
+        )
+        return Interact(handle=handle)
+
+    # --- the response ---------------------------------------------------------------------
+
+    async def _respond(
+        self, request: AuthorizationRequest, client: Client, session: BrowserSession
+    ) -> Respond:
+        account = await self._storage.accounts.by_subject(session.subject)
+        assert account is not None
+        fields: dict[str, str] = {}
+        code = access_token = None
+        if request.returns_code:
+            code = await self._issuer.code(client.client_id, _code_data(request, session))
+            fields["code"] = code
+        if request.returns_token:
+            issued = await self._issuer.access_token(
+                client_id=client.client_id,
+                subject=session.subject,
+                scopes=request.scopes,
+                data={"sid": session.sid, "claims": _userinfo_claims(request)},
+            )
+            access_token = issued.value
+            fields.update(
+                access_token=issued.value,
+                token_type="Bearer",
+                expires_in=str(issued.expires_in),
+                scope=" ".join(request.scopes),
+            )
+        if request.returns_id_token:
+            # With no access token, the Claims go in the ID Token itself (Core §5.4).
+            scope_claims = () if (request.returns_code or request.returns_token) else request.scopes
+            extra = release_claims(
+                account.claims, scopes=scope_claims, requested=_id_token_claims(request)
+            )
+            context = self._issuer.id_token_context(
+                subject=session.subject,
+                client_id=client.client_id,
+                auth_time=session.auth_time,
+                nonce=request.nonce,
+                acr=session.acr,
+                amr=session.amr,
+                sid=session.sid,
+                extra_claims=extra,
+            )
+            fields["id_token"] = await self._issuer.id_token(
+                client, context, code=code, access_token=access_token
+            )
+        await self._storage.sessions.add_client(
+            session.sid, client.client_id, now=self._clock.now()
+        )
+        fields["iss"] = self._settings.issuer  # RFC 9207
+        return Respond(build_response(request.target, fields))
+
+    # --- the interaction pages ------------------------------------------------------------
+
+    async def _load_interaction(
+        self, handle: str, browser: Browser, csrf_token: str | None
+    ) -> tuple[PendingInteraction, AuthorizationRequest, Client] | ShowError:
+        interaction = await self._storage.interactions.get(
+            secret_hash(handle), now=self._clock.now()
+        )
+        expired = ShowError(
+            "This sign-in has expired",
+            "The sign-in took too long or was already completed. Go back to the application "
+            "and start again.",
+        )
+        if interaction is None:
+            return expired
+        if not browser.browser_cookie or not constant_time_equals(
+            secret_hash(browser.browser_cookie), interaction.browser_hash
+        ):
+            return ShowError(
+                "Sign-in started elsewhere",
+                "This sign-in was started in another browser. Go back to the application and "
+                "start again here.",
+            )
+        if csrf_token is not None and not constant_time_equals(csrf_token, interaction.csrf_token):
+            return ShowError(
+                "The form has expired", "Reload the page and try again.", status_code=403
+            )
+        request = AuthorizationRequest.from_dict(interaction.request)
+        client = await self._storage.clients.get(request.client_id)
+        if client is None:
+            return expired
+        return interaction, request, client
+
+    async def page(self, handle: str, browser: Browser) -> PageOutcome:
+        """What `/interaction/{handle}` shows now: login, consent, or the final answer."""
+        loaded = await self._load_interaction(handle, browser, None)
+        if isinstance(loaded, ShowError):
+            return loaded
+        interaction, request, client = loaded
+        return await self._next_page(handle, interaction, request, client, browser)
+
+    async def _next_page(
+        self,
+        handle: str,
+        interaction: PendingInteraction,
+        request: AuthorizationRequest,
+        client: Client,
+        browser: Browser,
+        login_error: str | None = None,
+    ) -> PageOutcome:
+        session = await self._session(browser)
+        try:
+            decision = await self._decide(request, client, session, interaction)
+        except OAuthError as exc:
+            await self._storage.interactions.consume(interaction.id_hash)
+            return self._error(request.target, exc)
+        if decision == "login" or session is None:
+            return LoginPage(
+                handle,
+                interaction.csrf_token,
+                client,
+                request.redirect_uri,
+                request.login_hint,
+                login_error,
+            )
+        if decision == "consent":
+            account = await self._storage.accounts.by_subject(session.subject)
+            assert account is not None
+            return ConsentPage(handle, interaction.csrf_token, client, account, request)
+        if not await self._storage.interactions.consume(interaction.id_hash):
+            return ShowError("Already done", "This sign-in has already been completed.")
+        return await self._respond(request, client, session)
+
+    async def login(
+        self,
+        handle: str,
+        browser: Browser,
+        cookies: CookieUpdates,
+        *,
+        csrf_token: str,
+        username: str,
+        password: str,
+    ) -> PageOutcome:
+        loaded = await self._load_interaction(handle, browser, csrf_token)
+        if isinstance(loaded, ShowError):
+            return loaded
+        interaction, request, client = loaded
+        failure = "The username or password is incorrect."
+        account = await self._authenticate(username, password, browser.client_ip)
+        if isinstance(account, str):
+            return LoginPage(
+                handle, interaction.csrf_token, client, request.redirect_uri, username, account
+            )
+        if account is None:
+            return LoginPage(
+                handle, interaction.csrf_token, client, request.redirect_uri, username, failure
+            )
+        now = self._clock.now()
+        # A new session, and a new cookie, on every login: no session fixation.
+        old = await self._session(browser)
+        if old is not None:
+            await self._storage.sessions.end(old.sid, now=now)
+        cookie = new_secret(32)
+        session = BrowserSession(
+            id_hash=secret_hash(cookie),
+            sid=new_secret(16),
+            subject=account.subject,
+            auth_time=now,
+            amr=("pwd",),
+            acr=PASSWORD_ACR,
+            created_at=now,
+            expires_at=now + self._settings.session_ttl,
+        )
+        await self._storage.sessions.add(session)
+        cookies.session = cookie
+        await self._storage.interactions.authenticated(
+            interaction.id_hash, account.subject, now=now
+        )
+        updated = await self._storage.interactions.get(interaction.id_hash, now=now)
+        if updated is None:
+            return ShowError("This sign-in has expired", "Go back to the application.")
+        return await self._next_page(
+            handle,
+            updated,
+            request,
+            client,
+            Browser(cookie, browser.browser_cookie, browser.client_ip),
+        )
+
+    async def _authenticate(
+        self, username: str, password: str, client_ip: str
+    ) -> Account | str | None:
+        """The account; None for wrong credentials; a message when rate limited."""
+        now = self._clock.now()
+        limits = self._storage.rate_limits
+        keys = (f"login:user:{username.strip().lower()}", f"login:ip:{client_ip}")
+        for key in keys:
+            if await limits.locked_until(key, now=now):
+                return "Too many failed attempts. Wait a few minutes and try again."
+        account = await self._accounts.authenticate(username.strip(), password)
+        if account is None:
+            for key in keys:
+                await limits.failure(
+                    key,
+                    now=now,
+                    limit=self._settings.login_max_failures * (1 if "user" in key else 4),
+                    window=self._settings.login_lockout_seconds,
+                    lockout=self._settings.login_lockout_seconds,
+                )
+            return None
+        await limits.reset(keys[0])
+        return account
+
+    async def consent(
+        self, handle: str, browser: Browser, *, csrf_token: str, approve: bool
+    ) -> PageOutcome:
+        loaded = await self._load_interaction(handle, browser, csrf_token)
+        if isinstance(loaded, ShowError):
+            return loaded
+        interaction, request, client = loaded
+        session = await self._session(browser)
+        if session is None:
+            return await self._next_page(handle, interaction, request, client, browser)
+        if not approve:
+            await self._storage.interactions.consume(interaction.id_hash)
+            return self._error(request.target, AccessDenied("the End-User denied the request"))
+        await self._storage.consents.grant(
+            session.subject, client.client_id, frozenset(request.scopes), now=self._clock.now()
+        )
+        await self._storage.interactions.consented(interaction.id_hash)
+        updated = await self._storage.interactions.get(interaction.id_hash, now=self._clock.now())
+        if updated is None:
+            return ShowError("This sign-in has expired", "Go back to the application.")
+        return await self._next_page(handle, updated, request, client, browser)
+
+    async def cancel(self, handle: str, browser: Browser, *, csrf_token: str) -> PageOutcome:
+        loaded = await self._load_interaction(handle, browser, csrf_token)
+        if isinstance(loaded, ShowError):
+            return loaded
+        interaction, request, _client = loaded
+        await self._storage.interactions.consume(interaction.id_hash)
+        return self._error(request.target, AccessDenied("the End-User cancelled the sign-in"))
+
+
+def _page_for(error: UnsafeToRedirect) -> ShowError:
+    return ShowError("The application sent an invalid request", error.description)
+
+
+def _id_token_claims(request: AuthorizationRequest) -> tuple[str, ...]:
+    return tuple(name for name, _ in request.claims.id_token) if request.claims else ()
+
+
+def _userinfo_claims(request: AuthorizationRequest) -> list[str]:
+    return [name for name, _ in request.claims.userinfo] if request.claims else []
+
+
+def _code_data(request: AuthorizationRequest, session: BrowserSession) -> dict[str, Any]:
+    """What the code carries to the token endpoint (bound at issue, checked at redemption)."""
+    return {
+        "client_id": request.client_id,
+        "redirect_uri": request.redirect_uri,
+        "scopes": list(request.scopes),
+        "nonce": request.nonce,
+        "code_challenge": request.code_challenge,
+        "code_challenge_method": request.code_challenge_method,
+        "subject": session.subject,
+        "sid": session.sid,
+        "auth_time": session.auth_time,
+        "acr": session.acr,
+        "amr": list(session.amr),
+        "claims": request.claims.to_json() if request.claims else None,
+    }

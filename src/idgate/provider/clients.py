@@ -1,0 +1,77 @@
+"""Client management: one path for `idgate client add` and the registration endpoint."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from idgate.clock import Clock
+from idgate.crypto.random import new_secret, secret_hash
+from idgate.crypto.sealing import KeySealer
+from idgate.protocol.clients import (
+    SECRET_AUTH_METHODS,
+    Client,
+    ClientMetadata,
+    parse_client_metadata,
+)
+from idgate.storage.base import ClientRepository
+
+
+@dataclass(frozen=True)
+class NewClient:
+    client: Client
+    # Shown once, at creation; only its hash is stored.
+    client_secret: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "client_id": self.client.client_id,
+            "client_id_issued_at": self.client.created_at,
+        }
+        if self.client_secret is not None:
+            doc["client_secret"] = self.client_secret
+            doc["client_secret_expires_at"] = 0
+        doc.update(self.client.metadata.to_dict())
+        return doc
+
+
+class ClientService:
+    def __init__(self, repository: ClientRepository, clock: Clock, sealer: KeySealer) -> None:
+        self._repository = repository
+        self._clock = clock
+        self._sealer = sealer
+
+    async def register(
+        self, metadata_document: Mapping[str, Any], *, client_id: str | None = None
+    ) -> NewClient:
+        metadata = parse_client_metadata(metadata_document)
+        return await self.add(metadata, client_id=client_id)
+
+    async def add(self, metadata: ClientMetadata, *, client_id: str | None = None) -> NewClient:
+        secret = (
+            new_secret(32) if metadata.token_endpoint_auth_method in SECRET_AUTH_METHODS else None
+        )
+        client = Client(
+            client_id=client_id or secrets.token_urlsafe(16),
+            metadata=metadata,
+            secret_hash=secret_hash(secret) if secret else None,
+            secret_sealed=(
+                self._sealer.seal(secret.encode())
+                if secret and metadata.token_endpoint_auth_method == "client_secret_jwt"
+                else None
+            ),
+            created_at=self._clock.now(),
+        )
+        await self._repository.add(client)
+        return NewClient(client=client, client_secret=secret)
+
+    async def get(self, client_id: str) -> Client | None:
+        return await self._repository.get(client_id)
+
+    async def list(self) -> Sequence[Client]:
+        return await self._repository.list()
+
+    async def remove(self, client_id: str) -> bool:
+        return await self._repository.remove(client_id)

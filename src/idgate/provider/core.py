@@ -1,0 +1,70 @@
+"""The Provider: everything a request handler needs, built once by `Provider.open`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from idgate.clock import Clock, SystemClock
+from idgate.config import Settings
+from idgate.crypto.passwords import PasswordHasher
+from idgate.crypto.sealing import KeySealer
+from idgate.provider.accounts import AccountService
+from idgate.provider.authorization import AuthorizationService
+from idgate.provider.clients import ClientService
+from idgate.provider.keys import KeyManager
+from idgate.provider.tokens import TokenIssuer
+from idgate.storage.sql import SqlStorage, connect_storage
+
+
+@dataclass
+class Provider:
+    settings: Settings
+    storage: SqlStorage
+    clock: Clock
+    keys: KeyManager
+    passwords: PasswordHasher
+    accounts: AccountService
+    clients: ClientService
+    tokens: TokenIssuer
+    authorization: AuthorizationService
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        passwords: PasswordHasher | None = None,
+        migrate: bool = True,
+    ) -> Provider:
+        """Connect to the database (migrating it), and make a signing key if there is none."""
+        clock = clock or SystemClock()
+        storage = await connect_storage(settings.database_url, migrate_schema=migrate)
+        try:
+            passwords = passwords or PasswordHasher()
+            sealer = KeySealer(settings.secret_key)
+            keys = KeyManager(storage.keys, sealer, clock)
+            accounts = AccountService(storage.accounts, passwords, clock)
+            tokens = TokenIssuer(settings, clock, keys, storage.codes, storage.tokens)
+            provider = cls(
+                settings=settings,
+                storage=storage,
+                clock=clock,
+                keys=keys,
+                passwords=passwords,
+                accounts=accounts,
+                clients=ClientService(storage.clients, clock, sealer),
+                tokens=tokens,
+                authorization=AuthorizationService(
+                    settings, clock, storage, keys, accounts, tokens
+                ),
+            )
+            await keys.ensure_signing_key()
+            await keys.keyring()
+        except BaseException:
+            await storage.close()
+            raise
+        return provider
+
+    async def close(self) -> None:
+        await self.storage.close()

@@ -1,0 +1,151 @@
+"""Minting codes, access tokens, refresh tokens and ID Tokens; only hashes are stored."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from idgate.clock import Clock
+from idgate.config import Settings
+from idgate.crypto.jwt import sign_jwt
+from idgate.crypto.random import new_secret, secret_hash
+from idgate.protocol.clients import Client
+from idgate.protocol.id_token import IdTokenContext, id_token_claims
+from idgate.provider.keys import KeyManager
+from idgate.storage.base import CodeRepository, StoredCode, StoredToken, TokenRepository
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    value: str
+    expires_in: int
+    record: StoredToken
+
+
+class TokenIssuer:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        keys: KeyManager,
+        codes: CodeRepository,
+        tokens: TokenRepository,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._keys = keys
+        self._codes = codes
+        self._tokens = tokens
+
+    async def code(self, client_id: str, data: Mapping[str, Any]) -> str:
+        """A new authorization code: 256 random bits, single use, short-lived."""
+        code = new_secret(32)
+        now = self._clock.now()
+        await self._codes.add(
+            StoredCode(
+                code_hash=secret_hash(code),
+                client_id=client_id,
+                data=dict(data),
+                created_at=now,
+                expires_at=now + self._settings.code_ttl,
+            )
+        )
+        return code
+
+    async def _token(
+        self,
+        kind: str,
+        ttl: int,
+        *,
+        client_id: str,
+        subject: str | None,
+        scopes: Sequence[str],
+        data: Mapping[str, Any],
+        family_id: str | None,
+        code_hash: str | None,
+    ) -> IssuedToken:
+        value = new_secret(32)
+        now = self._clock.now()
+        record = StoredToken(
+            token_hash=secret_hash(value),
+            kind="access" if kind == "access" else "refresh",
+            client_id=client_id,
+            subject=subject,
+            scope=" ".join(scopes),
+            data=dict(data),
+            created_at=now,
+            expires_at=now + ttl,
+            family_id=family_id,
+            code_hash=code_hash,
+        )
+        await self._tokens.add(record)
+        return IssuedToken(value=value, expires_in=ttl, record=record)
+
+    async def access_token(
+        self,
+        *,
+        client_id: str,
+        subject: str | None,
+        scopes: Sequence[str],
+        data: Mapping[str, Any],
+        family_id: str | None = None,
+        code_hash: str | None = None,
+    ) -> IssuedToken:
+        return await self._token(
+            "access",
+            self._settings.access_token_ttl,
+            client_id=client_id,
+            subject=subject,
+            scopes=scopes,
+            data=data,
+            family_id=family_id,
+            code_hash=code_hash,
+        )
+
+    async def refresh_token(
+        self,
+        *,
+        client_id: str,
+        subject: str,
+        scopes: Sequence[str],
+        data: Mapping[str, Any],
+        family_id: str,
+        code_hash: str | None = None,
+        expires_at: int | None = None,
+    ) -> IssuedToken:
+        """A refresh token; rotations keep the family's absolute expiry (`expires_at`)."""
+        ttl = self._settings.refresh_token_ttl
+        if expires_at is not None:
+            ttl = max(1, expires_at - self._clock.now())
+        return await self._token(
+            "refresh",
+            ttl,
+            client_id=client_id,
+            subject=subject,
+            scopes=scopes,
+            data=data,
+            family_id=family_id,
+            code_hash=code_hash,
+        )
+
+    async def id_token(
+        self,
+        client: Client,
+        context: IdTokenContext,
+        *,
+        code: str | None = None,
+        access_token: str | None = None,
+    ) -> str:
+        alg = client.metadata.id_token_signed_response_alg
+        key = (await self._keys.keyring()).signing_key(alg)
+        claims = id_token_claims(context, alg=alg, code=code, access_token=access_token)
+        return sign_jwt(claims, key)
+
+    def id_token_context(self, **fields: Any) -> IdTokenContext:
+        return IdTokenContext(
+            issuer=self._settings.issuer,
+            issued_at=self._clock.now(),
+            lifetime=self._settings.id_token_ttl,
+            **fields,
+        )

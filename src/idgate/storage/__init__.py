@@ -1,0 +1,1 @@
+"""Storage: small repository ports (`base`) and their one SQL implementation (`sql`)."""

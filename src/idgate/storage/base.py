@@ -1,0 +1,238 @@
+"""Repository ports: what the provider needs from storage, and nothing about how it is kept.
+
+Codes and tokens are passed in as hashes (`idgate.crypto.random.secret_hash`); storage never
+sees a usable secret. Single-use things are consumed by one atomic operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from idgate.protocol.clients import Client, ClientMetadata
+
+KeyState = Literal["next", "current", "retired"]
+
+
+class StorageError(Exception):
+    """Storage failed for a reason that is not the caller's input."""
+
+
+class DatabaseUnavailable(StorageError):
+    """The database could not be reached; callers answer 503 and try again later."""
+
+
+class AlreadyExists(StorageError):
+    """A unique name (username, client_id) is taken."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    subject: str
+    username: str
+    password_hash: str
+    claims: Mapping[str, Any] = field(default_factory=dict)
+    disabled: bool = False
+    created_at: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    kid: str
+    alg: str
+    state: KeyState
+    private_sealed: str
+    public_jwk: Mapping[str, Any]
+    created_at: int
+    activated_at: int | None = None
+    retired_at: int | None = None
+
+
+class ClientRepository(Protocol):
+    async def add(self, client: Client) -> None: ...
+    async def get(self, client_id: str) -> Client | None: ...
+    async def list(self) -> Sequence[Client]: ...
+    async def update(self, client_id: str, metadata: ClientMetadata, *, now: int) -> bool: ...
+    async def remove(self, client_id: str) -> bool: ...
+
+
+class AccountRepository(Protocol):
+    async def add(self, account: Account) -> None: ...
+    async def by_username(self, username: str) -> Account | None: ...
+    async def by_subject(self, subject: str) -> Account | None: ...
+    async def list(self) -> Sequence[Account]: ...
+    async def set_password(self, username: str, password_hash: str) -> bool: ...
+    async def set_disabled(self, username: str, disabled: bool) -> bool: ...
+    async def set_claims(self, username: str, claims: Mapping[str, Any]) -> bool: ...
+
+
+class KeyRepository(Protocol):
+    async def add(self, key: StoredKey) -> None: ...
+    async def list(self) -> Sequence[StoredKey]: ...
+    async def set_state(self, kid: str, state: KeyState, *, now: int) -> bool: ...
+    async def remove(self, kid: str) -> bool: ...
+
+
+# --- the End-User's side: sessions, pending interactions, consents -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserSession:
+    """An OP session. `id_hash` is the hash of the cookie; `sid` is public (Core §2, FCL §3)."""
+
+    id_hash: str
+    sid: str
+    subject: str
+    auth_time: int
+    amr: tuple[str, ...]
+    created_at: int
+    expires_at: int
+    acr: str | None = None
+    ended_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingInteraction:
+    """An authorization request waiting for the End-User to log in and/or consent."""
+
+    id_hash: str
+    request: Mapping[str, Any]
+    browser_hash: str
+    csrf_token: str
+    created_at: int
+    expires_at: int
+    subject: str | None = None
+    authenticated_at: int | None = None
+    consented: bool = False
+
+
+class SessionRepository(Protocol):
+    async def add(self, session: BrowserSession) -> None: ...
+    async def get(self, id_hash: str, *, now: int) -> BrowserSession | None:
+        """The live session with this cookie hash: not ended, not expired."""
+        ...
+
+    async def by_sid(self, sid: str) -> BrowserSession | None: ...
+    async def end(self, sid: str, *, now: int) -> bool: ...
+    async def add_client(self, sid: str, client_id: str, *, now: int) -> None: ...
+    async def clients(self, sid: str) -> Sequence[str]: ...
+
+
+class InteractionRepository(Protocol):
+    async def add(self, interaction: PendingInteraction) -> None: ...
+    async def get(self, id_hash: str, *, now: int) -> PendingInteraction | None: ...
+    async def authenticated(self, id_hash: str, subject: str, *, now: int) -> bool: ...
+    async def consented(self, id_hash: str) -> bool: ...
+    async def consume(self, id_hash: str) -> bool:
+        """Delete it; True for exactly one caller, so an interaction completes only once."""
+        ...
+
+
+class ConsentRepository(Protocol):
+    async def scopes(self, subject: str, client_id: str) -> frozenset[str] | None: ...
+    async def grant(
+        self, subject: str, client_id: str, scopes: frozenset[str], *, now: int
+    ) -> None: ...
+    async def revoke(self, subject: str, client_id: str) -> bool: ...
+
+
+# --- codes and tokens -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCode:
+    code_hash: str
+    client_id: str
+    data: Mapping[str, Any]
+    created_at: int
+    expires_at: int
+    consumed_at: int | None = None
+
+
+TokenKind = Literal["access", "refresh"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredToken:
+    token_hash: str
+    kind: TokenKind
+    client_id: str
+    subject: str | None
+    scope: str
+    data: Mapping[str, Any]
+    created_at: int
+    expires_at: int
+    family_id: str | None = None
+    code_hash: str | None = None
+    used_at: int | None = None
+    revoked_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    """The outcome of redeeming a code: the code, or None; `replayed` if it was used before."""
+
+    code: StoredCode | None
+    replayed: bool = False
+
+
+class CodeRepository(Protocol):
+    async def add(self, code: StoredCode) -> None: ...
+    async def redeem(self, code_hash: str, *, now: int) -> Redemption:
+        """Mark the code consumed with one atomic statement; exactly one caller gets it."""
+        ...
+
+
+class TokenRepository(Protocol):
+    async def add(self, token: StoredToken) -> None: ...
+    async def get(self, token_hash: str) -> StoredToken | None: ...
+    async def use_refresh(self, token_hash: str, *, now: int) -> StoredToken | None:
+        """Mark a live refresh token used (rotation) atomically; None if it was not live."""
+        ...
+
+    async def revoke(self, token_hash: str, *, now: int) -> bool: ...
+    async def revoke_family(self, family_id: str, *, now: int) -> int: ...
+    async def revoke_from_code(self, code_hash: str, *, now: int) -> int: ...
+
+
+# --- replay and rate limits ------------------------------------------------------------------
+
+
+class ReplayCache(Protocol):
+    async def first_use(self, key: str, *, expires_at: int, now: int) -> bool:
+        """True the first time `key` is seen before it expires; False on every replay."""
+        ...
+
+
+class RateLimitRepository(Protocol):
+    async def locked_until(self, key: str, *, now: int) -> int:
+        """0 when `key` may try again now, else the time it may."""
+        ...
+
+    async def failure(self, key: str, *, now: int, limit: int, window: int, lockout: int) -> int:
+        """Count a failure; returns the lock-out end (0 if not locked out)."""
+        ...
+
+    async def reset(self, key: str) -> None: ...
+
+
+class Storage(Protocol):
+    """Everything the provider reads and writes, plus the database's own life cycle."""
+
+    clients: ClientRepository
+    accounts: AccountRepository
+    keys: KeyRepository
+    sessions: SessionRepository
+    interactions: InteractionRepository
+    consents: ConsentRepository
+    codes: CodeRepository
+    tokens: TokenRepository
+    replay: ReplayCache
+    rate_limits: RateLimitRepository
+
+    async def ping(self) -> None:
+        """Raise DatabaseUnavailable when the database cannot answer."""
+        ...
+
+    async def close(self) -> None: ...

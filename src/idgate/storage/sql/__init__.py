@@ -1,0 +1,9 @@
+"""The SQL implementation of the storage ports, on SQLite and PostgreSQL (SQLAlchemy Core).
+
+This is the only package that imports SQLAlchemy.
+"""
+
+from idgate.storage.sql.engine import InvalidDatabaseUrl, create_engine, migrate
+from idgate.storage.sql.storage import SqlStorage, connect_storage
+
+__all__ = ["InvalidDatabaseUrl", "SqlStorage", "connect_storage", "create_engine", "migrate"]

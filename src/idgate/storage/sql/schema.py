@@ -1,0 +1,164 @@
+"""Tables. JSON is kept as text so one schema serves SQLite and PostgreSQL alike.
+
+Times are epoch seconds (BigInteger). Codes and tokens are keyed by their SHA-256 hex hash.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+HASH = String(64)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("client_id", String(255), primary_key=True),
+    Column("secret_hash", HASH),
+    # client_secret_jwt needs the secret itself as the HMAC key: kept sealed, like private keys.
+    Column("secret_sealed", Text),
+    Column("metadata", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("subject", String(64), primary_key=True),
+    Column("username", String(255), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("claims", Text, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(128), primary_key=True),
+    Column("alg", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("private_sealed", Text, nullable=False),
+    Column("public_jwk", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("activated_at", BigInteger),
+    Column("retired_at", BigInteger),
+)
+
+# The OP's browser sessions. `id_hash` is the hash of the cookie value; `sid` is the public
+# session id that goes into ID Tokens and logout tokens.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", HASH, primary_key=True),
+    Column("sid", String(64), nullable=False, unique=True),
+    Column("subject", String(64), nullable=False),
+    Column("auth_time", BigInteger, nullable=False),
+    Column("acr", String(255)),
+    Column("amr", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("ended_at", BigInteger),
+)
+
+session_clients = Table(
+    "session_clients",
+    metadata,
+    Column("sid", String(64), primary_key=True),
+    Column("client_id", String(255), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("subject", String(64), primary_key=True),
+    Column("client_id", String(255), primary_key=True),
+    Column("scopes", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# An authorization request waiting for the End-User to log in or consent.
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("id_hash", HASH, primary_key=True),
+    Column("request", Text, nullable=False),
+    # Binds the interaction to the browser that started it (login CSRF), and the form token.
+    Column("browser_hash", HASH, nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("subject", String(64)),
+    Column("authenticated_at", BigInteger),
+    Column("consented", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+authorization_codes = Table(
+    "authorization_codes",
+    metadata,
+    Column("code_hash", HASH, primary_key=True),
+    Column("client_id", String(255), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("consumed_at", BigInteger),
+)
+
+# Access and refresh tokens. A refresh token's `family_id` ties every rotation of one grant
+# together; `code_hash` ties tokens to the code they were issued from (replay revocation).
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_hash", HASH, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("subject", String(64)),
+    Column("scope", Text, nullable=False),
+    Column("family_id", String(64)),
+    Column("code_hash", HASH),
+    Column("data", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger),
+    Column("revoked_at", BigInteger),
+    Index("ix_tokens_family_id", "family_id"),
+    Index("ix_tokens_code_hash", "code_hash"),
+)
+
+# Seen once: client assertion `jti`s and the like, until they expire.
+replay_cache = Table(
+    "replay_cache",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=False),
+)
+
+initial_access_tokens = Table(
+    "initial_access_tokens",
+    metadata,
+    Column("token_hash", HASH, primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger),
+)

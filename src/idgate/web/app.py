@@ -1,0 +1,111 @@
+"""`create_app`: the ASGI application, wired explicitly from a Provider."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from idgate.config import Settings
+from idgate.protocol.errors import OAuthError, ServerError, TemporarilyUnavailable
+from idgate.provider import Provider
+from idgate.storage.base import DatabaseUnavailable
+from idgate.web.endpoints import authorize, health, metadata
+from idgate.web.pages import STATIC_DIR, Pages
+from idgate.web.responses import json_response, oauth_error_response
+from idgate.web.security import SecurityHeaders
+
+log = logging.getLogger("idgate.web")
+
+# `idgate serve` hands resolved settings to worker processes through this variable.
+SETTINGS_ENV = "IDGATE_RESOLVED_SETTINGS"
+
+
+def _routes() -> list[BaseRoute]:
+    return [
+        Route("/.well-known/openid-configuration", metadata.openid_configuration),
+        Route("/jwks", metadata.jwks),
+        Route("/healthz", health.healthz),
+        Route("/readyz", health.readyz),
+        Route("/authorize", authorize.authorize, methods=["GET", "POST"]),
+        Route("/interaction/{handle}", authorize.interaction),
+        Route("/interaction/{handle}/login", authorize.login, methods=["POST"]),
+        Route("/interaction/{handle}/consent", authorize.consent, methods=["POST"]),
+        Route("/interaction/{handle}/cancel", authorize.cancel, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return json_response({"error": "not_found", "error_description": "no such endpoint"}, 404)
+    if exc.status_code == 405:
+        return json_response(
+            {"error": "method_not_allowed", "error_description": "method not allowed here"},
+            405,
+            headers=dict(exc.headers or {}),
+        )
+    return json_response({"error": "invalid_request"}, exc.status_code)
+
+
+async def _oauth_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OAuthError)
+    return oauth_error_response(exc)
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    return oauth_error_response(TemporarilyUnavailable("the database is unavailable, try again"))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return oauth_error_response(ServerError("an unexpected error occurred"))
+
+
+def _build(provider: Provider | None, settings: Settings, lifespan: object = None) -> Starlette:
+    app = Starlette(
+        routes=_routes(),
+        middleware=[Middleware(SecurityHeaders, https=settings.issuer_is_https)],
+        exception_handlers={
+            HTTPException: _http_error,
+            OAuthError: _oauth_error,
+            DatabaseUnavailable: _unavailable,
+            Exception: _unexpected,
+        },
+        lifespan=lifespan,  # type: ignore[arg-type]
+    )
+    app.state.provider = provider
+    app.state.pages = Pages()
+    return app
+
+
+def create_app(provider: Provider) -> Starlette:
+    """The app over an open Provider; the caller owns the Provider's life cycle."""
+    return _build(provider, provider.settings)
+
+
+def create_served_app() -> Starlette:
+    """The app as `idgate serve` runs it: it opens and closes its own Provider."""
+    settings = Settings(**json.loads(os.environ[SETTINGS_ENV]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        provider = await Provider.open(settings)
+        app.state.provider = provider
+        try:
+            yield
+        finally:
+            await provider.close()
+
+    return _build(None, settings, lifespan)

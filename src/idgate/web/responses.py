@@ -1,0 +1,39 @@
+"""JSON answers and OAuth error answers, shaped as the specs say."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.responses import Response
+
+from idgate.protocol.errors import InvalidClient, OAuthError
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def json_bytes(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def json_response(
+    data: Any,
+    status_code: int = 200,
+    *,
+    no_store: bool = False,
+    headers: dict[str, str] | None = None,
+    media_type: str = "application/json",
+) -> Response:
+    all_headers = dict(NO_STORE) if no_store else {}
+    all_headers.update(headers or {})
+    return Response(json_bytes(data), status_code, all_headers, media_type=media_type)
+
+
+def oauth_error_response(error: OAuthError, *, headers: dict[str, str] | None = None) -> Response:
+    """RFC 6749 §5.2: a JSON error body, never cached."""
+    extra = dict(headers or {})
+    if isinstance(error, InvalidClient) and error.basic:
+        extra["WWW-Authenticate"] = 'Basic realm="idgate", charset="UTF-8"'
+    if error.status_code == 503:
+        extra.setdefault("Retry-After", "5")
+    return json_response(error.to_dict(), error.status_code, no_store=True, headers=extra)

@@ -1,0 +1,219 @@
+"""The `idgate` command, run as a real process on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def idgate(
+    database_url: str, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "IDGATE_DATABASE_URL": database_url, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "idgate", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=60,
+        check=False,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("idgate: error: ")
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_users(database_url: str) -> None:
+    added = json.loads(
+        ok(
+            idgate(
+                database_url,
+                "user",
+                "add",
+                "alice",
+                "--password-stdin",
+                "--claim",
+                "email=alice@example.com",
+                "--claim",
+                "email_verified=true",
+                "--claim",
+                'address={"country": "NL"}',
+                "--claim",
+                "name=Alice Liddell",
+                stdin="s3cret-pass\n",
+            )
+        )
+    )
+    assert added["username"] == "alice"
+    assert added["claims"] == {
+        "email": "alice@example.com",
+        "email_verified": True,
+        "address": {"country": "NL"},
+        "name": "Alice Liddell",
+    }
+    assert "s3cret" not in json.dumps(added)
+
+    duplicate = idgate(database_url, "user", "add", "alice", "--password-stdin", stdin="x\n")
+    assert_clean_failure(duplicate, "alice")
+
+    ok(idgate(database_url, "user", "set-claim", "alice", "age=42", "nickname=al"))
+    ok(idgate(database_url, "user", "passwd", "alice", "--password-stdin", stdin="n3w-pass\n"))
+    ok(idgate(database_url, "user", "disable", "alice"))
+    (listed,) = json.loads(ok(idgate(database_url, "user", "list")))
+    assert listed["disabled"] is True
+    assert listed["claims"]["age"] == 42
+    assert listed["claims"]["nickname"] == "al"
+    assert listed["sub"] == added["sub"]
+    assert "password" not in json.dumps(listed)
+
+    assert_clean_failure(idgate(database_url, "user", "disable", "nobody"), "nobody")
+    assert_clean_failure(idgate(database_url, "user", "set-claim", "alice", "sub=x"), "sub")
+
+
+def test_clients(database_url: str, tmp_path: Path) -> None:
+    added = json.loads(
+        ok(
+            idgate(
+                database_url,
+                "client",
+                "add",
+                "--name",
+                "Hybrid RP",
+                "--redirect-uri",
+                "https://rp.example/cb",
+                "--response-type",
+                "code id_token",
+                "--response-type",
+                "code",
+            )
+        )
+    )
+    assert added["client_secret"]
+    assert len(added["client_secret"]) >= 32
+    assert added["response_types"] == ["code id_token", "code"]
+    assert added["grant_types"] == ["authorization_code", "implicit"]
+    assert added["token_endpoint_auth_method"] == "client_secret_basic"
+
+    metadata = tmp_path / "spa.json"
+    metadata.write_text(
+        json.dumps(
+            {
+                "client_name": "SPA",
+                "redirect_uris": ["https://spa.example/cb"],
+                "token_endpoint_auth_method": "none",
+            }
+        )
+    )
+    spa = json.loads(ok(idgate(database_url, "client", "add", "--metadata", str(metadata))))
+    assert "client_secret" not in spa
+    stdin_client = json.loads(
+        ok(
+            idgate(
+                database_url,
+                "client",
+                "add",
+                "--metadata",
+                "-",
+                stdin='{"redirect_uris": ["https://x.example/cb"]}',
+            )
+        )
+    )
+    listed = json.loads(ok(idgate(database_url, "client", "list")))
+    assert [c["client_id"] for c in listed] == [
+        added["client_id"],
+        spa["client_id"],
+        stdin_client["client_id"],
+    ]
+    assert all("client_secret" not in c for c in listed)
+    shown = json.loads(ok(idgate(database_url, "client", "show", spa["client_id"])))
+    assert shown["client_name"] == "SPA"
+
+    ok(idgate(database_url, "client", "remove", spa["client_id"]))
+    assert_clean_failure(idgate(database_url, "client", "show", spa["client_id"]))
+    assert_clean_failure(
+        idgate(database_url, "client", "add", "--redirect-uri", "https://rp.example/cb#frag"),
+        "fragment",
+    )
+    assert_clean_failure(
+        idgate(database_url, "client", "add", "--metadata", "-", stdin="not json"), "JSON"
+    )
+
+
+def test_keys(database_url: str) -> None:
+    (first,) = json.loads(ok(idgate(database_url, "keys", "list")))
+    assert first["alg"] == "RS256"
+    assert first["state"] == "current"
+    rotated = json.loads(ok(idgate(database_url, "keys", "rotate")))
+    assert rotated["retired"] == first["kid"]
+    states = {k["kid"]: k["state"] for k in json.loads(ok(idgate(database_url, "keys", "list")))}
+    assert states[first["kid"]] == "retired"
+    assert states[rotated["activated"]] == "current"
+    assert states[rotated["next"]] == "next"
+    added = json.loads(ok(idgate(database_url, "keys", "add", "--alg", "ES256")))
+    assert added["state"] == "current"
+
+
+def test_migrate_is_idempotent(database_url: str) -> None:
+    assert "already up to date" in ok(idgate(database_url, "migrate"))
+
+
+def test_migrate_creates_a_new_sqlite_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert "schema migrated" in ok(idgate(url, "migrate"))
+    assert "already up to date" in ok(idgate(url, "migrate"))
+
+
+def test_config_file_and_environment(tmp_path: Path) -> None:
+    db = tmp_path / "from-file.db"
+    config = tmp_path / "idgate.toml"
+    config.write_text(f'database_url = "sqlite:///{db}"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "idgate", "--config", str(config), "migrate"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("IDGATE_")},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert db.exists()
+
+    config.write_text("no_such_setting = 1\n")
+    bad = idgate(f"sqlite:///{db}", "--config", str(config), "migrate")
+    assert_clean_failure(bad, "no_such_setting")
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("mysql://127.0.0.1/db", "unsupported database"),
+        ("not a url", "malformed"),
+        ("postgresql://127.0.0.1:1/nowhere", "cannot reach the database"),
+        ("sqlite:////nonexistent-dir/x/y.db", "cannot reach the database"),
+    ],
+)
+def test_bad_database_url_is_one_clear_line(url: str, needle: str) -> None:
+    assert_clean_failure(idgate(url, "serve", "--port", "1"), needle)
+
+
+def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
+    result = idgate(f"sqlite:///{tmp_path / 'x.db'}", "migrate", env={"IDGATE_CODE_TTL": "soon"})
+    assert_clean_failure(result, "code_ttl")
