@@ -64,7 +64,7 @@ class ServerProcess:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._env = {
+        self.env = {
             **os.environ,
             "IDGATE_DATABASE_URL": database_url,
             "IDGATE_ISSUER": self.url,
@@ -91,7 +91,7 @@ class ServerProcess:
                 "--workers",
                 str(self._workers),
             ],
-            env=self._env,
+            env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

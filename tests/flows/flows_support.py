@@ -60,9 +60,10 @@ class OPBrowser:
         """Authorize, log in, approve consent when asked; the response parameters."""
         response = await self.authorize(**params)
         if response.headers.get("location", "").startswith("/interaction/"):
-            page = await self.follow(response)
-            response = await self.login(page, username)
-            if response.status_code == 200 and "decision" in response.text:
+            response = await self.follow(response)
+            if 'name="password"' in response.text:
+                response = await self.login(response, username)
+            if response.status_code == 200 and 'name="decision"' in response.text:
                 response = await self.submit(response, button="approve")
         return callback(response)
 
@@ -75,7 +76,7 @@ def callback(response: httpx.Response) -> dict[str, str]:
         return response_params(location)
     assert response.status_code == 200, response.text
     (form,) = parse_forms(response.text)
-    assert form.action.startswith(RP)
+    assert form.action.startswith(RP), response.text
     return form.fields
 
 

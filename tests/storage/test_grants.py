@@ -161,7 +161,7 @@ async def test_interactions(storage) -> None:  # type: ignore[no-untyped-def]
     assert await storage.interactions.get("i" * 64, now=NOW) == pending
     assert await storage.interactions.get("i" * 64, now=NOW + 600) is None
     assert await storage.interactions.authenticated("i" * 64, "alice", now=NOW + 5)
-    assert await storage.interactions.consented("i" * 64)
+    assert await storage.interactions.consented("i" * 64, "alice")
     found = await storage.interactions.get("i" * 64, now=NOW + 6)
     assert (found.subject, found.authenticated_at, found.consented) == ("alice", NOW + 5, True)
     assert await storage.interactions.consume("i" * 64)

@@ -190,7 +190,12 @@ def parse_client_metadata(doc: Mapping[str, Any]) -> ClientMetadata:
         raise InvalidClientMetadata("client metadata must be a JSON object")
 
     application_type = _choice(doc, "application_type", ("web", "native"), "web")
-    raw_types = _string_list(doc, "response_types") or ("code",)
+    raw_types = _string_list(doc, "response_types")
+    if raw_types is None:
+        # RFC 7591 §2: the default is "code", unless the grant types say no redirects at all.
+        declared = _string_list(doc, "grant_types")
+        redirecting = {"authorization_code", "implicit"}
+        raw_types = () if declared is not None and not redirecting & set(declared) else ("code",)
     response_types = tuple(dict.fromkeys(normalize_response_type(t) for t in raw_types))
     for rt in response_types:
         if rt not in RESPONSE_TYPES:
@@ -199,9 +204,11 @@ def parse_client_metadata(doc: Mapping[str, Any]) -> ClientMetadata:
     needed_grants: set[str] = set()
     for rt in response_types:
         needed_grants |= grant_types_for(rt)
-    grant_types = _string_list(doc, "grant_types") or tuple(
-        g for g in GRANT_TYPES if g in (needed_grants or {"authorization_code"})
-    )
+    grant_types = _string_list(doc, "grant_types")
+    if grant_types is None:
+        grant_types = tuple(
+            g for g in GRANT_TYPES if g in (needed_grants or {"authorization_code"})
+        )
     for gt in grant_types:
         if gt not in GRANT_TYPES:
             raise InvalidClientMetadata(f"unsupported grant type {gt!r}")

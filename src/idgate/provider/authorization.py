@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from idgate.clock import Clock
 from idgate.config import Settings
@@ -37,6 +36,7 @@ from idgate.protocol.response_modes import (
     build_response,
     error_response,
 )
+from idgate.protocol.token import CodeGrantData
 from idgate.provider.accounts import AccountService
 from idgate.provider.keys import KeyManager
 from idgate.provider.tokens import TokenIssuer
@@ -272,7 +272,17 @@ class AuthorizationService:
         fields: dict[str, str] = {}
         code = access_token = None
         if request.returns_code:
-            code = await self._issuer.code(client.client_id, _code_data(request, session))
+            expires_at = self._issuer.code_expiry()
+            bound = CodeGrantData.from_authorization(
+                request,
+                subject=session.subject,
+                auth_time=session.auth_time,
+                expires_at=expires_at,
+                sid=session.sid,
+                acr=session.acr,
+                amr=session.amr,
+            )
+            code = await self._issuer.code(client.client_id, bound.to_dict(), expires_at=expires_at)
             fields["code"] = code
         if request.returns_token:
             issued = await self._issuer.access_token(
@@ -482,7 +492,7 @@ class AuthorizationService:
         await self._storage.consents.grant(
             session.subject, client.client_id, frozenset(request.scopes), now=self._clock.now()
         )
-        await self._storage.interactions.consented(interaction.id_hash)
+        await self._storage.interactions.consented(interaction.id_hash, session.subject)
         updated = await self._storage.interactions.get(interaction.id_hash, now=self._clock.now())
         if updated is None:
             return ShowError("This sign-in has expired", "Go back to the application.")
@@ -507,21 +517,3 @@ def _id_token_claims(request: AuthorizationRequest) -> tuple[str, ...]:
 
 def _userinfo_claims(request: AuthorizationRequest) -> list[str]:
     return [name for name, _ in request.claims.userinfo] if request.claims else []
-
-
-def _code_data(request: AuthorizationRequest, session: BrowserSession) -> dict[str, Any]:
-    """What the code carries to the token endpoint (bound at issue, checked at redemption)."""
-    return {
-        "client_id": request.client_id,
-        "redirect_uri": request.redirect_uri,
-        "scopes": list(request.scopes),
-        "nonce": request.nonce,
-        "code_challenge": request.code_challenge,
-        "code_challenge_method": request.code_challenge_method,
-        "subject": session.subject,
-        "sid": session.sid,
-        "auth_time": session.auth_time,
-        "acr": session.acr,
-        "amr": list(session.amr),
-        "claims": request.claims.to_json() if request.claims else None,
-    }

@@ -51,7 +51,7 @@ class ClientService:
 
     async def add(self, metadata: ClientMetadata, *, client_id: str | None = None) -> NewClient:
         secret = (
-            new_secret(32) if metadata.token_endpoint_auth_method in SECRET_AUTH_METHODS else None
+            new_secret(48) if metadata.token_endpoint_auth_method in SECRET_AUTH_METHODS else None
         )
         client = Client(
             client_id=client_id or secrets.token_urlsafe(16),

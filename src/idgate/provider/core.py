@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
 from idgate.clock import Clock, SystemClock
 from idgate.config import Settings
 from idgate.crypto.passwords import PasswordHasher
 from idgate.crypto.sealing import KeySealer
 from idgate.provider.accounts import AccountService
 from idgate.provider.authorization import AuthorizationService
+from idgate.provider.client_keys import ClientKeyResolver
 from idgate.provider.clients import ClientService
 from idgate.provider.keys import KeyManager
+from idgate.provider.token_service import TokenService
 from idgate.provider.tokens import TokenIssuer
 from idgate.storage.sql import SqlStorage, connect_storage
 
@@ -27,6 +31,8 @@ class Provider:
     clients: ClientService
     tokens: TokenIssuer
     authorization: AuthorizationService
+    token_endpoint: TokenService
+    http: httpx.AsyncClient
 
     @classmethod
     async def open(
@@ -46,6 +52,8 @@ class Provider:
             keys = KeyManager(storage.keys, sealer, clock)
             accounts = AccountService(storage.accounts, passwords, clock)
             tokens = TokenIssuer(settings, clock, keys, storage.codes, storage.tokens)
+            # Outbound requests (client jwks_uri): no redirects, no environment proxies.
+            http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
             provider = cls(
                 settings=settings,
                 storage=storage,
@@ -58,6 +66,10 @@ class Provider:
                 authorization=AuthorizationService(
                     settings, clock, storage, keys, accounts, tokens
                 ),
+                token_endpoint=TokenService(
+                    settings, clock, storage, tokens, sealer, ClientKeyResolver(http, clock)
+                ),
+                http=http,
             )
             await keys.ensure_signing_key()
             await keys.keyring()
@@ -67,4 +79,5 @@ class Provider:
         return provider
 
     async def close(self) -> None:
+        await self.http.aclose()
         await self.storage.close()

@@ -38,17 +38,19 @@ class TokenIssuer:
         self._codes = codes
         self._tokens = tokens
 
-    async def code(self, client_id: str, data: Mapping[str, Any]) -> str:
-        """A new authorization code: 256 random bits, single use, short-lived."""
+    def code_expiry(self) -> int:
+        return self._clock.now() + self._settings.code_ttl
+
+    async def code(self, client_id: str, data: Mapping[str, Any], *, expires_at: int) -> str:
+        """A new authorization code: 256 random bits, stored hashed, single use, short-lived."""
         code = new_secret(32)
-        now = self._clock.now()
         await self._codes.add(
             StoredCode(
                 code_hash=secret_hash(code),
                 client_id=client_id,
                 data=dict(data),
-                created_at=now,
-                expires_at=now + self._settings.code_ttl,
+                created_at=self._clock.now(),
+                expires_at=expires_at,
             )
         )
         return code

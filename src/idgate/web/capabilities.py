@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from idgate.config import Settings
 from idgate.protocol.authorize import PROMPT_VALUES, RESPONSE_TYPE_VALUES
+from idgate.protocol.clients import AUTH_METHODS
 from idgate.protocol.discovery import Capabilities
 from idgate.protocol.scopes import SCOPE_CLAIMS, SUPPORTED_SCOPES
 
@@ -18,10 +19,23 @@ def capabilities(settings: Settings, signing_algs: Sequence[str]) -> Capabilitie
     return Capabilities(
         issuer=settings.issuer,
         signing_algs=signing_algs,
-        endpoints={"authorization_endpoint": settings.endpoint("/authorize")},
+        endpoints={
+            "authorization_endpoint": settings.endpoint("/authorize"),
+            "token_endpoint": settings.endpoint("/token"),
+        },
         response_types=RESPONSE_TYPE_VALUES,
         response_modes=("query", "fragment", "form_post"),
-        grant_types=("authorization_code", "implicit"),
+        grant_types=("authorization_code", "implicit", "refresh_token", "client_credentials"),
+        token_endpoint_auth_methods=AUTH_METHODS,
+        token_endpoint_auth_signing_algs=(
+            "RS256",
+            "PS256",
+            "ES256",
+            "EdDSA",
+            "HS256",
+            "HS384",
+            "HS512",
+        ),
         scopes=sorted(SUPPORTED_SCOPES),
         claims=claims,
         prompt_values=PROMPT_VALUES,

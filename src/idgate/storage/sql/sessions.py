@@ -134,8 +134,8 @@ class SqlInteractionRepository(Repository):
     async def authenticated(self, id_hash: str, subject: str, *, now: int) -> bool:
         return await self._set(id_hash, subject=subject, authenticated_at=now)
 
-    async def consented(self, id_hash: str) -> bool:
-        return await self._set(id_hash, consented=True)
+    async def consented(self, id_hash: str, subject: str) -> bool:
+        return await self._set(id_hash, consented=True, subject=subject)
 
     async def consume(self, id_hash: str) -> bool:
         async with translate_errors(), self._engine.begin() as conn:

@@ -1,0 +1,332 @@
+"""The token endpoint's orchestration (RFC 6749 §3.2, §4.1.3, §4.4, §6; OIDC Core §3.1.3, §12).
+
+Client authentication first, then the grant. Codes and refresh tokens are single use by one
+atomic statement; a replayed code revokes what it produced, a reused refresh token revokes its
+whole family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from idgate.clock import Clock
+from idgate.config import Settings
+from idgate.crypto.errors import CryptoError
+from idgate.crypto.jwt import unverified_header, verify_hmac_jwt, verify_jwt
+from idgate.crypto.random import constant_time_equals, new_secret, secret_hash
+from idgate.crypto.sealing import KeySealer
+from idgate.protocol.authorize import ClaimsRequest
+from idgate.protocol.claims import release_claims
+from idgate.protocol.client_auth import (
+    AssertionRules,
+    ClientCredentials,
+    JwtAssertion,
+    PublicClient,
+    SecretBasic,
+    assertion_client_id,
+    check_method,
+    extract_client_credentials,
+)
+from idgate.protocol.clients import Client
+from idgate.protocol.errors import InvalidClient, InvalidGrant, InvalidRequest
+from idgate.protocol.scopes import OPENID
+from idgate.protocol.token import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    CodeGrantData,
+    RefreshTokenGrant,
+    check_client_credentials_scopes,
+    check_code_redemption,
+    check_grant_allowed,
+    narrow_scopes,
+    parse_token_request,
+    refresh_allowed,
+    token_response,
+)
+from idgate.provider.client_keys import ClientKeyResolver
+from idgate.provider.tokens import TokenIssuer
+from idgate.storage.base import Storage, StoredToken
+
+ASYMMETRIC_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
+HMAC_ALGS = ("HS256", "HS384", "HS512")
+
+
+class TokenService:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        storage: Storage,
+        issuer: TokenIssuer,
+        sealer: KeySealer,
+        client_keys: ClientKeyResolver,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._storage = storage
+        self._issuer = issuer
+        self._sealer = sealer
+        self._client_keys = client_keys
+        self._assertion_rules = AssertionRules(
+            audiences=frozenset({settings.endpoint("/token"), settings.issuer})
+        )
+
+    async def token(self, authorization: str | None, form: Mapping[str, str]) -> dict[str, Any]:
+        client = await self.authenticate_client(authorization, form)
+        grant = parse_token_request(form)
+        check_grant_allowed(grant, client)
+        match grant:
+            case AuthorizationCodeGrant():
+                return await self._code(client, grant)
+            case RefreshTokenGrant():
+                return await self._refresh(client, grant)
+            case ClientCredentialsGrant():
+                return await self._client_credentials(client, grant)
+        raise AssertionError(f"unhandled grant {grant!r}")
+
+    # --- client authentication (RFC 6749 §2.3, OIDC Core §9) --------------------------------
+
+    async def authenticate_client(
+        self, authorization: str | None, form: Mapping[str, str]
+    ) -> Client:
+        credentials = extract_client_credentials(authorization, form)
+        basic = isinstance(credentials, SecretBasic)
+        client_id = (
+            assertion_client_id(credentials)
+            if isinstance(credentials, JwtAssertion)
+            else credentials.client_id
+        )
+        client = await self._storage.clients.get(client_id)
+        if client is None:
+            raise InvalidClient("client authentication failed", basic=basic)
+        check_method(credentials, client)
+        await self._verify(credentials, client, basic=basic)
+        return client
+
+    async def _verify(self, credentials: ClientCredentials, client: Client, *, basic: bool) -> None:
+        failed = InvalidClient("client authentication failed", basic=basic)
+        match credentials:
+            case PublicClient():
+                return
+            case JwtAssertion(assertion=assertion):
+                await self._verify_assertion(assertion, client)
+            case _:
+                stored = client.secret_hash
+                if stored is None or not constant_time_equals(
+                    secret_hash(credentials.client_secret), stored
+                ):
+                    raise failed
+
+    async def _verify_assertion(self, assertion: str, client: Client) -> None:
+        """RFC 7523 §3: signature, then claims, then one use per jti (across processes)."""
+        method = client.metadata.token_endpoint_auth_method
+        try:
+            if method == "client_secret_jwt":
+                if client.secret_sealed is None:
+                    raise InvalidClient("the client has no secret for client_secret_jwt")
+                secret = self._sealer.open(client.secret_sealed).decode()
+                verified = verify_hmac_jwt(assertion, secret, algs=HMAC_ALGS)
+            else:
+                kid = unverified_header(assertion).get("kid")
+                keys = await self._client_keys.keys(
+                    client, kid=kid if isinstance(kid, str) else None
+                )
+                verified = verify_jwt(assertion, keys, algs=ASYMMETRIC_ALGS)
+        except CryptoError:
+            raise InvalidClient("the client assertion's signature is not valid") from None
+        now = self._clock.now()
+        jti, exp = self._assertion_rules.validate(
+            verified.claims, client_id=client.client_id, now=now
+        )
+        key = f"client-assertion:{client.client_id}:{jti}"
+        leeway = self._assertion_rules.leeway
+        if not await self._storage.replay.first_use(key, expires_at=exp + leeway, now=now):
+            raise InvalidClient("the client assertion was used before")
+
+    # --- authorization_code (RFC 6749 §4.1.3, OIDC Core §3.1.3) ------------------------------
+
+    async def _code(self, client: Client, grant: AuthorizationCodeGrant) -> dict[str, Any]:
+        now = self._clock.now()
+        code_hash = secret_hash(grant.code)
+        redemption = await self._storage.codes.redeem(code_hash, now=now)
+        if redemption.code is None:
+            if redemption.replayed:
+                # RFC 6749 §4.1.2 / RFC 9700 §4.5: a used code again means theft; revoke.
+                await self._storage.tokens.revoke_from_code(code_hash, now=now)
+                raise InvalidGrant("the authorization code was already used")
+            raise InvalidGrant("the authorization code is not valid")
+        if redemption.code.expires_at <= now:
+            raise InvalidGrant("the authorization code has expired")
+        try:
+            data = CodeGrantData.from_dict(redemption.code.data)
+        except ValueError:
+            raise InvalidGrant("the authorization code is not valid") from None
+        # The code is burned whatever happens next (SECURITY.md: wrong client burns it).
+        check_code_redemption(data, grant, client_id=client.client_id, now=now)
+        account = await self._storage.accounts.by_subject(data.subject)
+        if account is None or account.disabled:
+            raise InvalidGrant("the End-User's account is no longer active")
+
+        family = new_secret(16)
+        context: dict[str, Any] = {
+            "sid": data.sid,
+            "auth_time": data.auth_time,
+            "acr": data.acr,
+            "amr": list(data.amr),
+            "claims": dict(data.claims) if data.claims else None,
+        }
+        access = await self._issuer.access_token(
+            client_id=client.client_id,
+            subject=data.subject,
+            scopes=data.scopes,
+            data={"sid": data.sid, "claims": _userinfo_claims(data.claims)},
+            family_id=family,
+            code_hash=code_hash,
+        )
+        refresh = None
+        if refresh_allowed(client, data.scopes):
+            refresh = await self._issuer.refresh_token(
+                client_id=client.client_id,
+                subject=data.subject,
+                scopes=data.scopes,
+                data=context,
+                family_id=family,
+                code_hash=code_hash,
+            )
+        id_token = None
+        if OPENID in data.scopes:
+            id_token = await self._id_token(
+                client,
+                account.claims,
+                data.subject,
+                context,
+                nonce=data.nonce,
+                access_token=access.value,
+            )
+        return token_response(
+            access_token=access.value,
+            expires_in=access.expires_in,
+            scope=data.scopes,
+            id_token=id_token,
+            refresh_token=refresh.value if refresh else None,
+        )
+
+    async def _id_token(
+        self,
+        client: Client,
+        account_claims: Mapping[str, Any],
+        subject: str,
+        context: Mapping[str, Any],
+        *,
+        nonce: str | None,
+        access_token: str,
+    ) -> str:
+        requested = _id_token_claims(context.get("claims"))
+        ctx = self._issuer.id_token_context(
+            subject=subject,
+            client_id=client.client_id,
+            auth_time=context["auth_time"],
+            nonce=nonce,
+            acr=context.get("acr"),
+            amr=tuple(context.get("amr") or ()),
+            sid=context.get("sid"),
+            extra_claims=release_claims(account_claims, requested=requested),
+        )
+        return await self._issuer.id_token(client, ctx, access_token=access_token)
+
+    # --- refresh_token (RFC 6749 §6, OIDC Core §12) -------------------------------------------
+
+    async def _refresh(self, client: Client, grant: RefreshTokenGrant) -> dict[str, Any]:
+        now = self._clock.now()
+        token_hash = secret_hash(grant.refresh_token)
+        existing = await self._storage.tokens.get(token_hash)
+        invalid = InvalidGrant("the refresh token is not valid")
+        if existing is None or existing.kind != "refresh":
+            raise invalid
+        if existing.client_id != client.client_id:
+            raise invalid
+        if existing.used_at is not None and existing.revoked_at is None:
+            # A rotated token again: someone holds a copy. Revoke the family (RFC 9700 §4.14).
+            await self._revoke_family(existing, now)
+            raise InvalidGrant("the refresh token was already used")
+        if existing.revoked_at is not None or existing.expires_at <= now:
+            raise invalid
+        scopes = narrow_scopes(grant.scopes, tuple(existing.scope.split()))
+        used = await self._storage.tokens.use_refresh(token_hash, now=now)
+        if used is None:
+            # Lost a race with another use of the same token: the same theft signal.
+            await self._revoke_family(existing, now)
+            raise InvalidGrant("the refresh token was already used")
+        subject = used.subject
+        account = await self._storage.accounts.by_subject(subject) if subject else None
+        if account is None or account.disabled:
+            raise InvalidGrant("the End-User's account is no longer active")
+        assert subject is not None
+        family = used.family_id or new_secret(16)
+        access = await self._issuer.access_token(
+            client_id=client.client_id,
+            subject=subject,
+            scopes=scopes,
+            data={"sid": used.data.get("sid"), "claims": _userinfo_claims(used.data.get("claims"))},
+            family_id=family,
+        )
+        rotated = await self._issuer.refresh_token(
+            client_id=client.client_id,
+            subject=subject,
+            scopes=tuple(used.scope.split()),
+            data=used.data,
+            family_id=family,
+            expires_at=used.expires_at,
+        )
+        id_token = None
+        if OPENID in scopes:
+            # Core §12.2: same sub, auth_time of the original authentication; no new nonce.
+            id_token = await self._id_token(
+                client, account.claims, subject, used.data, nonce=None, access_token=access.value
+            )
+        return token_response(
+            access_token=access.value,
+            expires_in=access.expires_in,
+            scope=scopes,
+            id_token=id_token,
+            refresh_token=rotated.value,
+        )
+
+    async def _revoke_family(self, token: StoredToken, now: int) -> None:
+        if token.family_id is not None:
+            await self._storage.tokens.revoke_family(token.family_id, now=now)
+        else:
+            await self._storage.tokens.revoke(token.token_hash, now=now)
+
+    # --- client_credentials (RFC 6749 §4.4) -------------------------------------------------
+
+    async def _client_credentials(
+        self, client: Client, grant: ClientCredentialsGrant
+    ) -> dict[str, Any]:
+        if client.is_public:
+            raise InvalidRequest("public clients cannot use client_credentials")
+        scopes = check_client_credentials_scopes(grant.scopes, client.metadata.scope)
+        access = await self._issuer.access_token(
+            client_id=client.client_id, subject=None, scopes=scopes, data={}
+        )
+        return token_response(access_token=access.value, expires_in=access.expires_in, scope=scopes)
+
+
+def _claims_request(doc: Any) -> ClaimsRequest | None:
+    if not doc:
+        return None
+    try:
+        return ClaimsRequest.from_json(doc)
+    except (ValueError, TypeError):
+        return None
+
+
+def _id_token_claims(doc: Any) -> tuple[str, ...]:
+    request = _claims_request(doc)
+    return tuple(name for name, _ in request.id_token) if request else ()
+
+
+def _userinfo_claims(doc: Any) -> list[str]:
+    request = _claims_request(doc)
+    return [name for name, _ in request.userinfo] if request else []
