@@ -305,12 +305,27 @@ def client_add(
     doc = _metadata_document(
         metadata_file, name, redirect_uris, response_types, grant_types, auth_method, first_party
     )
-    created = _run(_with_provider(settings, lambda p: p.clients.register(doc, client_id=client_id)))
+    created = _run(
+        _with_provider(
+            settings, lambda p: p.registration.register_trusted(doc, client_id=client_id)
+        )
+    )
     _print_json(created.to_dict())
 
 
 def _client_summary(c: Any) -> dict[str, Any]:
     return {"client_id": c.client_id, "client_id_issued_at": c.created_at, **c.metadata.to_dict()}
+
+
+@client.command("token")
+@click.option("--ttl", type=int, help="Seconds until it expires (default: never).")
+@click.pass_context
+def client_token(ctx: click.Context, ttl: int | None) -> None:
+    """Issue an initial access token for dynamic registration (registration = "token")."""
+    token = _run(
+        _with_provider(_settings(ctx), lambda p: p.registration.issue_initial_access_token(ttl))
+    )
+    click.echo(token)
 
 
 @client.command("list")

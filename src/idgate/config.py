@@ -116,8 +116,11 @@ def load_settings(
         host = coerced.get("host", DEFAULT_HOST)
         port = coerced.get("port", DEFAULT_PORT)
         coerced["issuer"] = f"http://{host}:{port}"
-    settings = Settings(**coerced)
-    return _with_secret_from_file(_validated(settings))
+    settings = _with_secret_from_file(_validated(Settings(**coerced)))
+    if settings.refresh_grace_period > 0 and not settings.secret_key:
+        # Retried refreshes get the same tokens, derived under the secret key (never stored).
+        raise ConfigError("refresh_grace_period needs secret_key (or secret_key_file)")
+    return settings
 
 
 def _validated(settings: Settings) -> Settings:

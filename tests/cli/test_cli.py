@@ -217,3 +217,24 @@ def test_bad_database_url_is_one_clear_line(url: str, needle: str) -> None:
 def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
     result = idgate(f"sqlite:///{tmp_path / 'x.db'}", "migrate", env={"IDGATE_CODE_TTL": "soon"})
     assert_clean_failure(result, "code_ttl")
+
+
+def test_client_token_allows_registration(database_url: str) -> None:
+    import asyncio
+
+    from idgate.testing import open_test_provider
+
+    token = ok(idgate(database_url, "client", "token", "--ttl", "600")).strip()
+    assert len(token) >= 43
+
+    async def register(bearer: str) -> str:
+        provider = await open_test_provider(database_url, registration="token")
+        try:
+            created = await provider.registration.register(
+                {"redirect_uris": ["https://rp.example/cb"]}, bearer=bearer
+            )
+            return created.client.client_id
+        finally:
+            await provider.close()
+
+    assert asyncio.run(register(token))

@@ -118,7 +118,7 @@ async def register(provider: Provider, **metadata: Any) -> RegisteredClient:
         "client_name": "Test RP",
         **metadata,
     }
-    created = await provider.clients.register(doc)
+    created = await provider.registration.register_trusted(doc)
     return RegisteredClient(created.client.client_id, created.client_secret, f"{RP}/cb")
 
 

@@ -21,7 +21,7 @@ def seed(database_url: str, issuer: str) -> tuple[str, str]:
         provider = await open_test_provider(database_url, issuer=issuer)
         try:
             await provider.accounts.add("alice", PASSWORD)
-            created = await provider.clients.register(
+            created = await provider.registration.register_trusted(
                 {
                     "redirect_uris": ["https://rp.example/cb"],
                     "response_types": ["code"],

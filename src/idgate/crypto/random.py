@@ -38,3 +38,13 @@ def secret_hash(value: str) -> str:
 def constant_time_equals(a: str, b: str) -> bool:
     """Compare two strings in time that does not depend on where they differ (no timing oracle)."""
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def derive_secret(key: str, label: str, value: str) -> str:
+    """A secret derived from `value` under a server `key`: HMAC-SHA256, base64url (RFC 2104).
+
+    Unpredictable without `key` even to whoever knows `value`; the same inputs give the same
+    result on every process.
+    """
+    mac = hmac.new(key.encode("utf-8"), f"{label}:{value}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")

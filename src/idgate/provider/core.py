@@ -15,6 +15,7 @@ from idgate.provider.authorization import AuthorizationService
 from idgate.provider.client_keys import ClientKeyResolver
 from idgate.provider.clients import ClientService
 from idgate.provider.keys import KeyManager
+from idgate.provider.registration import RegistrationService
 from idgate.provider.token_service import TokenService
 from idgate.provider.tokens import TokenIssuer
 from idgate.storage.sql import SqlStorage, connect_storage
@@ -32,6 +33,7 @@ class Provider:
     tokens: TokenIssuer
     authorization: AuthorizationService
     token_endpoint: TokenService
+    registration: RegistrationService
     http: httpx.AsyncClient
 
     @classmethod
@@ -51,6 +53,7 @@ class Provider:
             sealer = KeySealer(settings.secret_key)
             keys = KeyManager(storage.keys, sealer, clock)
             accounts = AccountService(storage.accounts, passwords, clock)
+            clients = ClientService(storage.clients, clock, sealer)
             tokens = TokenIssuer(settings, clock, keys, storage.codes, storage.tokens)
             # Outbound requests (client jwks_uri): no redirects, no environment proxies.
             http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
@@ -61,7 +64,7 @@ class Provider:
                 keys=keys,
                 passwords=passwords,
                 accounts=accounts,
-                clients=ClientService(storage.clients, clock, sealer),
+                clients=clients,
                 tokens=tokens,
                 authorization=AuthorizationService(
                     settings, clock, storage, keys, accounts, tokens
@@ -70,6 +73,9 @@ class Provider:
                     settings, clock, storage, tokens, sealer, ClientKeyResolver(http, clock)
                 ),
                 http=http,
+                registration=RegistrationService(
+                    settings, clock, clients, keys, storage.initial_access_tokens
+                ),
             )
             await keys.ensure_signing_key()
             await keys.keyring()

@@ -7,6 +7,7 @@ whole family.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +15,7 @@ from idgate.clock import Clock
 from idgate.config import Settings
 from idgate.crypto.errors import CryptoError
 from idgate.crypto.jwt import unverified_header, verify_hmac_jwt, verify_jwt
-from idgate.crypto.random import constant_time_equals, new_secret, secret_hash
+from idgate.crypto.random import constant_time_equals, derive_secret, new_secret, secret_hash
 from idgate.crypto.sealing import KeySealer
 from idgate.protocol.authorize import ClaimsRequest
 from idgate.protocol.claims import release_claims
@@ -242,27 +243,41 @@ class TokenService:
         token_hash = secret_hash(grant.refresh_token)
         existing = await self._storage.tokens.get(token_hash)
         invalid = InvalidGrant("the refresh token is not valid")
-        if existing is None or existing.kind != "refresh":
+        if existing is None or existing.kind != "refresh" or existing.client_id != client.client_id:
             raise invalid
-        if existing.client_id != client.client_id:
-            raise invalid
-        if existing.used_at is not None and existing.revoked_at is None:
-            # A rotated token again: someone holds a copy. Revoke the family (RFC 9700 §4.14).
-            await self._revoke_family(existing, now)
-            raise InvalidGrant("the refresh token was already used")
         if existing.revoked_at is not None or existing.expires_at <= now:
             raise invalid
-        scopes = narrow_scopes(grant.scopes, tuple(existing.scope.split()))
-        used = await self._storage.tokens.use_refresh(token_hash, now=now)
-        if used is None:
-            # Lost a race with another use of the same token: the same theft signal.
+        if existing.used_at is not None and self._successor("refresh", "") is None:
             await self._revoke_family(existing, now)
             raise InvalidGrant("the refresh token was already used")
+        scopes = narrow_scopes(grant.scopes, tuple(existing.scope.split()))
+        used = None
+        if existing.used_at is None:
+            used = await self._storage.tokens.use_refresh(token_hash, now=now)
+        if used is None:
+            # Already rotated: a retry within the grace period gets the same successor;
+            # anything else means a copy of the token is in other hands (RFC 9700 §4.14).
+            retried = await self._retry_within_grace(client, grant, existing, scopes)
+            if retried is not None:
+                return retried
+            await self._revoke_family(existing, now)
+            raise InvalidGrant("the refresh token was already used")
+        return await self._rotate(client, grant.refresh_token, used, scopes)
+
+    def _successor(self, label: str, refresh_token: str) -> str | None:
+        """With a grace period, successors are derived from the old token under the secret
+        key, so a retry can be answered with the same values without storing them."""
+        if self._settings.refresh_grace_period <= 0 or not self._settings.secret_key:
+            return None
+        return derive_secret(self._settings.secret_key, f"refresh-rotation:{label}", refresh_token)
+
+    async def _rotate(
+        self, client: Client, presented: str, used: StoredToken, scopes: tuple[str, ...]
+    ) -> dict[str, Any]:
         subject = used.subject
         account = await self._storage.accounts.by_subject(subject) if subject else None
-        if account is None or account.disabled:
+        if subject is None or account is None or account.disabled:
             raise InvalidGrant("the End-User's account is no longer active")
-        assert subject is not None
         family = used.family_id or new_secret(16)
         access = await self._issuer.access_token(
             client_id=client.client_id,
@@ -270,6 +285,7 @@ class TokenService:
             scopes=scopes,
             data={"sid": used.data.get("sid"), "claims": _userinfo_claims(used.data.get("claims"))},
             family_id=family,
+            value=self._successor("access", presented),
         )
         rotated = await self._issuer.refresh_token(
             client_id=client.client_id,
@@ -278,20 +294,79 @@ class TokenService:
             data=used.data,
             family_id=family,
             expires_at=used.expires_at,
+            value=self._successor("refresh", presented),
         )
+        return await self._refresh_response(
+            client, account.claims, used, scopes, access.value, access.expires_in, rotated.value
+        )
+
+    async def _refresh_response(
+        self,
+        client: Client,
+        account_claims: Mapping[str, Any],
+        family: StoredToken,
+        scopes: tuple[str, ...],
+        access_token: str,
+        expires_in: int,
+        refresh_token: str,
+    ) -> dict[str, Any]:
         id_token = None
-        if OPENID in scopes:
+        if OPENID in scopes and family.subject is not None:
             # Core §12.2: same sub, auth_time of the original authentication; no new nonce.
             id_token = await self._id_token(
-                client, account.claims, subject, used.data, nonce=None, access_token=access.value
+                client,
+                account_claims,
+                family.subject,
+                family.data,
+                nonce=None,
+                access_token=access_token,
             )
         return token_response(
-            access_token=access.value,
-            expires_in=access.expires_in,
+            access_token=access_token,
+            expires_in=expires_in,
             scope=scopes,
             id_token=id_token,
-            refresh_token=rotated.value,
+            refresh_token=refresh_token,
         )
+
+    async def _retry_within_grace(
+        self,
+        client: Client,
+        grant: RefreshTokenGrant,
+        existing: StoredToken,
+        scopes: tuple[str, ...],
+    ) -> dict[str, Any] | None:
+        access_value = self._successor("access", grant.refresh_token)
+        refresh_value = self._successor("refresh", grant.refresh_token)
+        if access_value is None or refresh_value is None:
+            return None
+        now = self._clock.now()
+        # A concurrent first use may still be writing its successor: look a few times.
+        for _attempt in range(10):
+            current = await self._storage.tokens.get(existing.token_hash)
+            used_at = current.used_at if current else None
+            if used_at is None or now - used_at > self._settings.refresh_grace_period:
+                return None
+            successor = await self._storage.tokens.get(secret_hash(refresh_value))
+            access = await self._storage.tokens.get(secret_hash(access_value))
+            if successor is not None and access is not None:
+                live = successor.used_at is None and successor.revoked_at is None
+                if not live or access.revoked_at is not None or access.scope != " ".join(scopes):
+                    return None
+                account = await self._storage.accounts.by_subject(existing.subject or "")
+                if account is None or account.disabled:
+                    return None
+                return await self._refresh_response(
+                    client,
+                    account.claims,
+                    existing,
+                    scopes,
+                    access_value,
+                    max(1, access.expires_at - now),
+                    refresh_value,
+                )
+            await asyncio.sleep(0.05)
+        return None
 
     async def _revoke_family(self, token: StoredToken, now: int) -> None:
         if token.family_id is not None:

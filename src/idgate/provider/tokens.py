@@ -66,8 +66,9 @@ class TokenIssuer:
         data: Mapping[str, Any],
         family_id: str | None,
         code_hash: str | None,
+        value: str | None = None,
     ) -> IssuedToken:
-        value = new_secret(32)
+        value = value or new_secret(32)
         now = self._clock.now()
         record = StoredToken(
             token_hash=secret_hash(value),
@@ -93,6 +94,7 @@ class TokenIssuer:
         data: Mapping[str, Any],
         family_id: str | None = None,
         code_hash: str | None = None,
+        value: str | None = None,
     ) -> IssuedToken:
         return await self._token(
             "access",
@@ -103,6 +105,7 @@ class TokenIssuer:
             data=data,
             family_id=family_id,
             code_hash=code_hash,
+            value=value,
         )
 
     async def refresh_token(
@@ -115,6 +118,7 @@ class TokenIssuer:
         family_id: str,
         code_hash: str | None = None,
         expires_at: int | None = None,
+        value: str | None = None,
     ) -> IssuedToken:
         """A refresh token; rotations keep the family's absolute expiry (`expires_at`)."""
         ttl = self._settings.refresh_token_ttl
@@ -129,6 +133,7 @@ class TokenIssuer:
             data=data,
             family_id=family_id,
             code_hash=code_hash,
+            value=value,
         )
 
     async def id_token(

@@ -220,6 +220,13 @@ class RateLimitRepository(Protocol):
     async def reset(self, key: str) -> None: ...
 
 
+class InitialAccessTokenRepository(Protocol):
+    """Tokens that allow dynamic registration when its policy is `token` (RFC 7591 §3)."""
+
+    async def add(self, token_hash: str, *, now: int, expires_at: int | None) -> None: ...
+    async def is_valid(self, token_hash: str, *, now: int) -> bool: ...
+
+
 class Storage(Protocol):
     """Everything the provider reads and writes, plus the database's own life cycle."""
 
@@ -233,6 +240,7 @@ class Storage(Protocol):
     tokens: TokenRepository
     replay: ReplayCache
     rate_limits: RateLimitRepository
+    initial_access_tokens: InitialAccessTokenRepository
 
     async def ping(self) -> None:
         """Raise DatabaseUnavailable when the database cannot answer."""

@@ -20,7 +20,7 @@ from idgate.config import Settings
 from idgate.protocol.errors import OAuthError, ServerError, TemporarilyUnavailable
 from idgate.provider import Provider
 from idgate.storage.base import DatabaseUnavailable
-from idgate.web.endpoints import authorize, health, metadata, token
+from idgate.web.endpoints import authorize, health, metadata, register, token
 from idgate.web.pages import STATIC_DIR, Pages
 from idgate.web.responses import json_response, oauth_error_response
 from idgate.web.security import SecurityHeaders
@@ -43,6 +43,7 @@ def _routes() -> list[BaseRoute]:
         Route("/interaction/{handle}/consent", authorize.consent, methods=["POST"]),
         Route("/interaction/{handle}/cancel", authorize.cancel, methods=["POST"]),
         Route("/token", token.token, methods=["POST"]),
+        Route("/register", register.register, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

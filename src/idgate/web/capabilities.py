@@ -22,6 +22,11 @@ def capabilities(settings: Settings, signing_algs: Sequence[str]) -> Capabilitie
         endpoints={
             "authorization_endpoint": settings.endpoint("/authorize"),
             "token_endpoint": settings.endpoint("/token"),
+            **(
+                {"registration_endpoint": settings.endpoint("/register")}
+                if settings.registration != "off"
+                else {}
+            ),
         },
         response_types=RESPONSE_TYPE_VALUES,
         response_modes=("query", "fragment", "form_post"),

@@ -10,6 +10,7 @@ from idgate.storage.base import (
     ClientRepository,
     CodeRepository,
     ConsentRepository,
+    InitialAccessTokenRepository,
     InteractionRepository,
     KeyRepository,
     RateLimitRepository,
@@ -21,6 +22,7 @@ from idgate.storage.sql.engine import create_engine, migrate
 from idgate.storage.sql.errors import translate_errors
 from idgate.storage.sql.grants import SqlCodeRepository, SqlTokenRepository
 from idgate.storage.sql.limits import SqlRateLimitRepository, SqlReplayCache
+from idgate.storage.sql.registration import SqlInitialAccessTokenRepository
 from idgate.storage.sql.repositories import (
     SqlAccountRepository,
     SqlClientRepository,
@@ -44,6 +46,7 @@ class SqlStorage:
     tokens: TokenRepository
     replay: ReplayCache
     rate_limits: RateLimitRepository
+    initial_access_tokens: InitialAccessTokenRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -57,6 +60,7 @@ class SqlStorage:
         self.tokens = SqlTokenRepository(engine)
         self.replay = SqlReplayCache(engine)
         self.rate_limits = SqlRateLimitRepository(engine)
+        self.initial_access_tokens = SqlInitialAccessTokenRepository(engine)
 
     @property
     def dialect(self) -> str:
