@@ -111,8 +111,30 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         log_level=settings.log_level,
         proxy_headers=False,
         server_header=False,
+        # uvicorn's access log prints query strings (codes, ID Token hints): idgate logs its own.
+        access_log=False,
+        log_config=_log_config(settings.log_level),
         timeout_graceful_shutdown=10,
     )
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "idgate": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+        },
+    }
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

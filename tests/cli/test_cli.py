@@ -238,3 +238,26 @@ def test_client_token_allows_registration(database_url: str) -> None:
             await provider.close()
 
     assert asyncio.run(register(token))
+
+
+def test_private_keys_are_sealed_with_the_secret_key(database_url: str) -> None:
+    import asyncio
+
+    from idgate.storage.sql import connect_storage
+
+    secret = {"IDGATE_SECRET_KEY": "a-long-operator-secret-0123456789abcdef"}
+    ok(idgate(database_url, "keys", "list", env=secret))
+
+    async def stored() -> list[str]:
+        storage = await connect_storage(database_url, migrate_schema=False)
+        try:
+            return [key.private_sealed for key in await storage.keys.list()]
+        finally:
+            await storage.close()
+
+    (sealed,) = asyncio.run(stored())
+    assert sealed.startswith("aesgcm1:")
+    assert '"d"' not in sealed
+    assert_clean_failure(idgate(database_url, "keys", "list"), "IDGATE_SECRET_KEY")
+    wrong = {"IDGATE_SECRET_KEY": "another-secret-0123456789abcdef-xyz"}
+    assert_clean_failure(idgate(database_url, "keys", "list", env=wrong), "IDGATE_SECRET_KEY")

@@ -31,6 +31,7 @@ class OPBrowser:
 
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
+        self.seen: list[str] = []  # the pages the last sign_in went through
 
     async def authorize(self, method: str = "GET", **params: str) -> httpx.Response:
         if method == "GET":
@@ -58,12 +59,15 @@ class OPBrowser:
 
     async def sign_in(self, username: str = "alice", **params: str) -> dict[str, str]:
         """Authorize, log in, approve consent when asked; the response parameters."""
+        self.seen = []
         response = await self.authorize(**params)
         if response.headers.get("location", "").startswith("/interaction/"):
             response = await self.follow(response)
             if 'name="password"' in response.text:
+                self.seen.append("login")
                 response = await self.login(response, username)
             if response.status_code == 200 and 'name="decision"' in response.text:
+                self.seen.append("consent")
                 response = await self.submit(response, button="approve")
         return callback(response)
 

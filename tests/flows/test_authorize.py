@@ -82,7 +82,7 @@ async def test_code_flow_through_login_and_consent(op, browser: OPBrowser) -> No
 
 @pytest.mark.parametrize(("response_type", "mode"), ALL_TYPES_AND_MODES)
 async def test_every_response_type_and_mode(op, browser: OPBrowser, response_type, mode) -> None:  # type: ignore[no-untyped-def]
-    client = await register(op, first_party=True)
+    client = await register(op)  # not first-party: the login and the consent page both show
     params = await browser.sign_in(
         client_id=client.client_id,
         redirect_uri=client.redirect_uri,
@@ -94,6 +94,7 @@ async def test_every_response_type_and_mode(op, browser: OPBrowser, response_typ
         code_challenge=s256_challenge(VERIFIER),
         code_challenge_method="S256",
     )
+    assert browser.seen == ["login", "consent"]
     words = set(response_type.split())
     assert params["state"] == "st@te =&#"
     assert params["iss"] == TEST_ISSUER
@@ -438,6 +439,7 @@ async def test_repeated_parameters(op, browser: OPBrowser) -> None:  # type: ign
         ({"request_uri": "https://rp.example/r"}, "request_uri_not_supported"),
         ({"response_type": "token"}, "unsupported_response_type"),
         ({"response_type": "code", "scope": "email"}, None),
+        ({"response_type": "id_token", "scope": "email"}, "invalid_scope"),
         ({"response_type": "id_token", "nonce": ""}, "invalid_request"),
         ({"prompt": "none login"}, "invalid_request"),
         ({"max_age": "-1"}, "invalid_request"),

@@ -109,3 +109,35 @@ async def test_security_headers(client: httpx.AsyncClient) -> None:
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+@pytest.mark.postgres
+async def test_authorization_pages_say_when_the_database_is_down(
+    postgres_template: str, postgres_server_url: str
+) -> None:
+    import uuid
+
+    from idgate.testing import open_test_provider, postgres_database_url, run_admin_sql
+
+    name = f"idgate_down_{uuid.uuid4().hex[:10]}"
+    await run_admin_sql(
+        postgres_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'
+    )
+    provider = await open_test_provider(postgres_database_url(postgres_server_url, name))
+    try:
+        async with asgi_client(create_app(provider)) as client:
+            await run_admin_sql(postgres_server_url, f'DROP DATABASE "{name}" WITH (FORCE)')
+            page = await client.get("/authorize?client_id=x&redirect_uri=https://rp.example/cb")
+            assert page.status_code == 503
+            assert page.headers["retry-after"]
+            assert page.headers["content-type"].startswith("text/html")
+            assert "unavailable" in page.text
+            token = await client.post(
+                "/token", data={"grant_type": "client_credentials"}, auth=("some-client", "secret")
+            )
+            assert token.status_code == 503
+            assert token.json()["error"] == "temporarily_unavailable"
+            assert token.headers["retry-after"]
+    finally:
+        await provider.close()
+        await run_admin_sql(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -20,6 +20,7 @@ from idgate.config import Settings
 from idgate.protocol.errors import OAuthError, ServerError, TemporarilyUnavailable
 from idgate.provider import Provider
 from idgate.storage.base import DatabaseUnavailable
+from idgate.web.access_log import AccessLog
 from idgate.web.endpoints import authorize, health, metadata, register, token
 from idgate.web.pages import STATIC_DIR, Pages
 from idgate.web.responses import json_response, oauth_error_response
@@ -78,7 +79,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 def _build(provider: Provider | None, settings: Settings, lifespan: object = None) -> Starlette:
     app = Starlette(
         routes=_routes(),
-        middleware=[Middleware(SecurityHeaders, https=settings.issuer_is_https)],
+        middleware=[
+            Middleware(AccessLog),
+            Middleware(SecurityHeaders, https=settings.issuer_is_https),
+        ],
         exception_handlers={
             HTTPException: _http_error,
             OAuthError: _oauth_error,

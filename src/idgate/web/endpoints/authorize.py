@@ -5,6 +5,9 @@ Handlers parse, call `provider.authorization`, and render what it decided.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -21,6 +24,7 @@ from idgate.provider.authorization import (
     Respond,
     ShowError,
 )
+from idgate.storage.base import DatabaseUnavailable
 from idgate.web.cookies import apply_cookies, browser_of
 from idgate.web.pages import Pages
 from idgate.web.params import Parameters, form_parameters, query_parameters
@@ -49,6 +53,28 @@ def _pages(request: Request) -> Pages:
 def _redirect(location: str) -> Response:
     # 303 so that a browser never re-POSTs a form (a password!) to the target (RFC 9700 §4.12).
     return RedirectResponse(location, status_code=303, headers=_NO_STORE)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def pages_on_outage(handler: Handler) -> Handler:
+    """A person, not a program, reads these endpoints: an outage is a page, with Retry-After."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except DatabaseUnavailable:
+            response = _pages(request).error(
+                title="Temporarily unavailable",
+                message="Sign-in is unavailable for a moment. Wait a little and try again.",
+                status_code=503,
+            )
+            response.headers["Retry-After"] = "5"
+            return response
+
+    return wrapped
 
 
 def render(request: Request, outcome: PageOutcome | Interact) -> Response:
@@ -96,6 +122,7 @@ def render(request: Request, outcome: PageOutcome | Interact) -> Response:
     raise AssertionError(f"unhandled outcome {outcome!r}")
 
 
+@pages_on_outage
 async def authorize(request: Request) -> Response:
     """GET and POST /authorize (Core §3.1.2.1: both must be supported)."""
     provider = _provider(request)
@@ -112,6 +139,7 @@ async def authorize(request: Request) -> Response:
     return apply_cookies(render(request, outcome), cookies, provider.settings)
 
 
+@pages_on_outage
 async def interaction(request: Request) -> Response:
     """GET /interaction/{handle}: the login or consent page this request needs now."""
     outcome = await _provider(request).authorization.page(
@@ -127,6 +155,7 @@ async def _form(request: Request) -> dict[str, str] | Response:
         return _pages(request).error(title="Invalid form", message=exc.description)
 
 
+@pages_on_outage
 async def login(request: Request) -> Response:
     form = await _form(request)
     if isinstance(form, Response):
@@ -144,6 +173,7 @@ async def login(request: Request) -> Response:
     return apply_cookies(render(request, outcome), cookies, provider.settings)
 
 
+@pages_on_outage
 async def consent(request: Request) -> Response:
     form = await _form(request)
     if isinstance(form, Response):
@@ -160,6 +190,7 @@ async def consent(request: Request) -> Response:
     return render(request, outcome)
 
 
+@pages_on_outage
 async def cancel(request: Request) -> Response:
     form = await _form(request)
     if isinstance(form, Response):
