@@ -425,3 +425,125 @@ def keys_add(ctx: click.Context, alg: str) -> None:
     """Add a signing key for another algorithm (or a next key for an existing one)."""
     key = _run(_with_provider(_settings(ctx), lambda p: p.keys.add(alg)))
     _print_json({"kid": key.kid, "alg": key.alg, "state": key.state})
+
+
+# --- the client side: the demo app and the selftest -----------------------------------------
+
+
+@main.command()
+@click.option("--port", type=int, default=9090, show_default=True, help="Port (on 127.0.0.1).")
+@click.option("--issuer", help="The OP to sign in with (default: this configuration's issuer).")
+@click.option("--client-id", help="Use this registered client instead of registering one.")
+@click.option(
+    "--client-secret", envvar="IDGATE_DEMO_CLIENT_SECRET", help="Its secret (IDGATE_DEMO_…)."
+)
+@click.pass_context
+def demo(
+    ctx: click.Context,
+    port: int,
+    issuer: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+) -> None:
+    """Run the demo client app: the hybrid flow step by step, at http://127.0.0.1:PORT."""
+    import httpx
+    import uvicorn
+
+    from idgate.client import ClientError, RelyingParty, fetch_provider_metadata
+    from idgate.client.demo import DEMO_CLIENT_ID, create_demo_app, obtain_credentials
+
+    settings = _settings(ctx)
+    target = (issuer or settings.issuer).rstrip("/")
+    base_url = f"http://127.0.0.1:{port}"
+
+    async def prepare() -> tuple[Any, str]:
+        async with httpx.AsyncClient(timeout=10, trust_env=False) as http:
+
+            async def register_locally(document: dict[str, Any]) -> tuple[str, str | None]:
+                # Only into the database of the OP at `target`: its keys must be in the JWKS.
+                metadata = await fetch_provider_metadata(http, target)
+                published = {
+                    k.get("kid") for k in (await http.get(metadata.jwks_uri)).json()["keys"]
+                }
+
+                async def action(p: Provider) -> tuple[str, str | None]:
+                    ours = {k["kid"] for k in (await p.keys.keyring()).jwks()["keys"]}
+                    if not ours & published:
+                        raise Failure("this configuration's database is not the one of the OP")
+                    await p.clients.remove(DEMO_CLIENT_ID)
+                    created = await p.registration.register_trusted(
+                        document, client_id=DEMO_CLIENT_ID
+                    )
+                    return created.client.client_id, created.client_secret
+
+                return await _with_provider(settings, action)
+
+            return await obtain_credentials(
+                http,
+                target,
+                base_url,
+                client_id=client_id,
+                client_secret=client_secret,
+                register_locally=register_locally if target == settings.issuer else None,
+            )
+
+    try:
+        credentials, how = _run(prepare())
+    except ClientError as exc:
+        raise Failure(str(exc)) from None
+    rp = RelyingParty(target, credentials)
+    click.echo(f"idgate demo: OP {target}; {how}", err=True)
+    click.echo(f"idgate demo: open {base_url} in a browser", err=True)
+    uvicorn.run(
+        create_demo_app(rp, base_url=base_url),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+
+
+@main.command()
+@click.option("--issuer", help="The OP to check (default: this configuration's issuer).")
+@click.option("--username", help="A test account for the sign-in.")
+@click.option("--password-stdin", is_flag=True, help="Read its password from standard input.")
+@click.option("--client-id", help="A registered client (needed unless registration is open).")
+@click.option(
+    "--client-secret", envvar="IDGATE_SELFTEST_CLIENT_SECRET", help="Its secret (IDGATE_SELF…)."
+)
+@click.option("--redirect-uri", help="A redirect URI of that client (never contacted).")
+@click.pass_context
+def selftest(
+    ctx: click.Context,
+    issuer: str | None,
+    username: str | None,
+    password_stdin: bool,
+    client_id: str | None,
+    client_secret: str | None,
+    redirect_uri: str | None,
+) -> None:
+    """Check a live OP end to end with the RP library; exits non-zero when a check fails."""
+    from idgate.client.selftest import DEFAULT_REDIRECT_URI, run_selftest
+
+    target = issuer or _settings(ctx).issuer
+    password: str | None = None
+    if username is not None:
+        password = (
+            _read_password(True)
+            if password_stdin
+            else click.prompt("Password", hide_input=True, err=True)
+        )
+    checklist = asyncio.run(
+        run_selftest(
+            target,
+            username=username,
+            password=password,
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uri=redirect_uri or DEFAULT_REDIRECT_URI,
+        )
+    )
+    click.echo(checklist.render())
+    if not checklist.ok:
+        sys.exit(1)

@@ -47,6 +47,9 @@ class Settings:
     allow_plain_pkce: bool = False
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
+    # PEM CA certificates trusted for idgate's own https requests (jwks_uri,
+    # sector_identifier_uri), in addition to the default bundle.
+    outbound_ca_file: str | None = None
     log_level: str = "info"
 
     @property

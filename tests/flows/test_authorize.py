@@ -114,6 +114,7 @@ async def test_every_response_type_and_mode(op, browser: OPBrowser, response_typ
         assert claims["amr"] == ["pwd"]
         assert claims["exp"] > claims["iat"]
         assert claims.get("c_hash") == (half_hash(params["code"]) if "code" in words else None)
+        assert claims["s_hash"] == half_hash("st@te =&#")
         assert claims.get("at_hash") == (
             half_hash(params["access_token"]) if "token" in words else None
         )

@@ -131,6 +131,10 @@ async def test_public_client_gets_no_secret(open_op) -> None:  # type: ignore[no
             "invalid_client_metadata",
         ),
         (
+            {"redirect_uris": [f"{RP}/cb"], "userinfo_signed_response_alg": "ES256"},
+            "invalid_client_metadata",
+        ),
+        (
             {"redirect_uris": [f"{RP}/cb"], "token_endpoint_auth_method": "private_key_jwt"},
             "invalid_client_metadata",
         ),

@@ -91,3 +91,26 @@ def test_a_code_redeemed_at_once_on_two_processes_has_one_winner(database_url: s
             }
             statuses = race([a.url, b.url] * 4, form, auth)
             assert sorted(statuses) == [200] + [400] * 7
+
+
+def test_a_revocation_on_one_process_is_seen_at_once_by_the_other(database_url: str) -> None:
+    a = ServerProcess(database_url)
+    a.env["IDGATE_ISSUER"] = a.url
+    b = ServerProcess(database_url, env={"IDGATE_ISSUER": a.url})
+    with a, b:
+        client_id, secret = seed(database_url, a.url)
+        auth = (client_id, secret)
+        tokens = httpx.post(
+            f"{a.url}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": get_code(a.url, client_id),
+                "redirect_uri": "https://rp.example/cb",
+            },
+            auth=auth,
+        ).json()
+        token = tokens["access_token"]
+        assert httpx.post(f"{b.url}/introspect", data={"token": token}, auth=auth).json()["active"]
+        assert httpx.post(f"{a.url}/revoke", data={"token": token}, auth=auth).status_code == 200
+        seen = httpx.post(f"{b.url}/introspect", data={"token": token}, auth=auth).json()
+        assert seen == {"active": False}

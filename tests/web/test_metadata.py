@@ -27,7 +27,8 @@ async def test_discovery_document(client: httpx.AsyncClient) -> None:
     doc = response.json()
     assert doc["issuer"] == TEST_ISSUER
     assert doc["jwks_uri"] == f"{TEST_ISSUER}/jwks"
-    assert doc["subject_types_supported"] == ["public"]
+    assert doc["subject_types_supported"] == ["public", "pairwise"]
+    assert doc["userinfo_endpoint"] == f"{TEST_ISSUER}/userinfo"
     assert "RS256" in doc["id_token_signing_alg_values_supported"]
     assert "response_types_supported" in doc
 

@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from idgate.protocol.errors import InvalidClientMetadata, InvalidRedirectUriMetadata
+from idgate.protocol.logout import check_logout_uri
+from idgate.protocol.subjects import SUBJECT_TYPES, check_sector_identifier_uri, sector_identifier
 
 RESPONSE_TYPES = (
     "code",
@@ -65,6 +67,19 @@ class ClientMetadata:
     jwks_uri: str | None = None
     post_logout_redirect_uris: tuple[str, ...] = ()
     first_party: bool = False
+    # May introspect every token, not only its own (RFC 7662 §4): set by the operator only.
+    resource_server: bool = False
+    access_token_format: str = "opaque"
+    # OpenID Connect Core §8, Registration 1.0 §2 (protocol/subjects.py).
+    subject_type: str = "public"
+    sector_identifier_uri: str | None = None
+    # Registration 1.0 §2: None means an unsigned JSON UserInfo response.
+    userinfo_signed_response_alg: str | None = None
+    # Front-Channel Logout 1.0 §2 and Back-Channel Logout 1.0 §2.2 (protocol/logout.py).
+    frontchannel_logout_uri: str | None = None
+    frontchannel_logout_session_required: bool = False
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
     # Metadata we accept and keep but that no code path reads yet.
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -81,18 +96,31 @@ class ClientMetadata:
             token_endpoint_auth_method=self.token_endpoint_auth_method,
             application_type=self.application_type,
             id_token_signed_response_alg=self.id_token_signed_response_alg,
+            subject_type=self.subject_type,
         )
         optional = {
             "client_name": self.client_name,
             "scope": self.scope,
             "jwks": dict(self.jwks) if self.jwks is not None else None,
             "jwks_uri": self.jwks_uri,
+            "sector_identifier_uri": self.sector_identifier_uri,
+            "userinfo_signed_response_alg": self.userinfo_signed_response_alg,
+            "frontchannel_logout_uri": self.frontchannel_logout_uri,
+            "backchannel_logout_uri": self.backchannel_logout_uri,
         }
         doc.update({k: v for k, v in optional.items() if v is not None})
         if self.post_logout_redirect_uris:
             doc["post_logout_redirect_uris"] = list(self.post_logout_redirect_uris)
         if self.first_party:
             doc["first_party"] = True
+        if self.resource_server:
+            doc["resource_server"] = True
+        if self.access_token_format != "opaque":
+            doc["access_token_format"] = self.access_token_format
+        if self.frontchannel_logout_uri is not None:
+            doc["frontchannel_logout_session_required"] = self.frontchannel_logout_session_required
+        if self.backchannel_logout_uri is not None:
+            doc["backchannel_logout_session_required"] = self.backchannel_logout_session_required
         return doc
 
 
@@ -258,6 +286,24 @@ def parse_client_metadata(doc: Mapping[str, Any]) -> ClientMetadata:
     first_party = doc.get("first_party", False)
     if not isinstance(first_party, bool):
         raise InvalidClientMetadata("first_party must be a boolean")
+    resource_server = doc.get("resource_server", False)
+    if not isinstance(resource_server, bool):
+        raise InvalidClientMetadata("resource_server must be a boolean")
+
+    subject_type = _choice(doc, "subject_type", SUBJECT_TYPES, "public")
+    sector_uri = _optional_string(doc, "sector_identifier_uri")
+    if sector_uri is not None:
+        check_sector_identifier_uri(sector_uri)  # its document is fetched by the provider
+    if subject_type == "pairwise":
+        sector_identifier(sector_uri, redirect_uris)  # Core §8.1: one sector, or refused
+    userinfo_alg = doc.get("userinfo_signed_response_alg")
+    if userinfo_alg is not None and userinfo_alg not in SIGNING_ALGS:
+        raise InvalidClientMetadata(
+            f"userinfo_signed_response_alg must be one of {', '.join(SIGNING_ALGS)}"
+        )
+
+    frontchannel_uri, frontchannel_sid = _logout_metadata(doc, "frontchannel")
+    backchannel_uri, backchannel_sid = _logout_metadata(doc, "backchannel")
 
     extra = {k: v for k, v in doc.items() if k in _KEPT_FIELDS}
     return ClientMetadata(
@@ -275,5 +321,27 @@ def parse_client_metadata(doc: Mapping[str, Any]) -> ClientMetadata:
         jwks_uri=jwks_uri,
         post_logout_redirect_uris=post_logout,
         first_party=first_party,
+        resource_server=resource_server,
+        access_token_format=_choice(doc, "access_token_format", ("opaque", "jwt"), "opaque"),
+        subject_type=subject_type,
+        sector_identifier_uri=sector_uri,
+        userinfo_signed_response_alg=userinfo_alg,
+        frontchannel_logout_uri=frontchannel_uri,
+        frontchannel_logout_session_required=frontchannel_sid,
+        backchannel_logout_uri=backchannel_uri,
+        backchannel_logout_session_required=backchannel_sid,
         extra=extra,
     )
+
+
+def _logout_metadata(doc: Mapping[str, Any], channel: str) -> tuple[str | None, bool]:
+    """`{channel}_logout_uri` and `…_session_required` (FCL §2, BCL §2.2), checked."""
+    uri = _optional_string(doc, f"{channel}_logout_uri")
+    if uri is not None:
+        check_logout_uri(uri, f"{channel}_logout_uri")
+    required = doc.get(f"{channel}_logout_session_required")
+    if required is None:
+        required = False
+    if not isinstance(required, bool):
+        raise InvalidClientMetadata(f"{channel}_logout_session_required must be a boolean")
+    return uri, required

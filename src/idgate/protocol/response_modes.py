@@ -90,9 +90,15 @@ def _append_query(uri: str, encoded: str) -> str:
 
 
 def error_response(
-    target: ResponseTarget, error: OAuthError, *, issuer: str
+    target: ResponseTarget,
+    error: OAuthError,
+    *,
+    issuer: str,
+    extra: Mapping[str, str] | None = None,
 ) -> AuthorizationResponse:
     """The error response of RFC 6749 §4.1.2.1 / §4.2.2.1 and Core §3.1.2.6, with `iss`.
+
+    `extra` are further response parameters (`session_state`, Session Management 1.0 §4.1).
 
     Only redirectable errors may go to the client: an unknown client or an untrusted
     redirect_uri must be shown to the End-User instead (RFC 6749 §4.1.2.1), and calling this
@@ -102,4 +108,5 @@ def error_response(
         raise ValueError(f"{type(error).__name__} must not be redirected to the client")
     fields = error.to_dict()
     fields["iss"] = issuer
+    fields.update(extra or {})
     return build_response(target, fields)

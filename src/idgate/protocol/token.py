@@ -192,8 +192,9 @@ class CodeGrantData:
     `redirect_uri` is the one of the authorization request (idgate always requires it there);
     `scopes` the granted ones; `nonce`, `auth_time`, `acr`, `amr` and `sid` go into the token
     endpoint's ID Token (OIDC Core §3.1.3.6, §2); `claims` is the `claims` request parameter as
-    JSON (OIDC Core §5.5), None when absent. Times are seconds since the epoch. It round-trips
-    through `to_dict()` / `from_dict()` as plain JSON.
+    JSON (OIDC Core §5.5), None when absent; `claims_locales` the requested ones (§5.2). Times
+    are seconds since the epoch. It round-trips through `to_dict()` / `from_dict()` as plain
+    JSON.
     """
 
     client_id: str
@@ -209,6 +210,7 @@ class CodeGrantData:
     acr: str | None = None
     amr: tuple[str, ...] = ()
     claims: Mapping[str, Any] | None = None
+    claims_locales: tuple[str, ...] = ()
 
     @classmethod
     def from_authorization(
@@ -237,6 +239,7 @@ class CodeGrantData:
             acr=acr,
             amr=amr,
             claims=request.claims.to_json() if request.claims is not None else None,
+            claims_locales=request.claims_locales,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -256,6 +259,7 @@ class CodeGrantData:
             "acr": self.acr,
             "amr": list(self.amr),
             "claims": dict(self.claims) if self.claims is not None else None,
+            "claims_locales": list(self.claims_locales),
         }
 
     @classmethod
@@ -281,6 +285,8 @@ class CodeGrantData:
             acr=_opt(doc, "acr", str),
             amr=_str_tuple(doc, "amr"),
             claims=claims,
+            # Absent from codes issued before claims_locales was kept: none requested.
+            claims_locales=_str_tuple(doc, "claims_locales") if "claims_locales" in doc else (),
         )
 
 

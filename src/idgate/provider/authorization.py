@@ -36,6 +36,7 @@ from idgate.protocol.response_modes import (
     build_response,
     error_response,
 )
+from idgate.protocol.session_state import browser_state, origin_of, session_state
 from idgate.protocol.token import CodeGrantData
 from idgate.provider.accounts import AccountService
 from idgate.provider.keys import KeyManager
@@ -59,9 +60,15 @@ class ShowError:
 
 @dataclass(frozen=True)
 class Respond:
-    """Send the authorization response (success or error) to the client."""
+    """Send the authorization response (success or error) to the client.
+
+    `browser_state` is the OP browser state the response's `session_state` was computed with
+    (Session Management 1.0 §3): the web layer sets its cookie to it ("" clears it), so that
+    the check_session_iframe sees the same value. None: the response has no session_state.
+    """
 
     response: AuthorizationResponse
+    browser_state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,19 @@ class AuthorizationService:
     def _error(self, target: ResponseTarget, error: OAuthError) -> Respond:
         return Respond(error_response(target, error, issuer=self._settings.issuer))
 
+    def _session_error(
+        self, request: AuthorizationRequest, session: BrowserSession | None, error: OAuthError
+    ) -> Respond:
+        """An error about the End-User's session (login_required…), with `session_state`
+        (Session Management 1.0 §4.1: SHOULD on failure), so an RP can keep watching."""
+        opbs = browser_state(session.id_hash if session else None)
+        origin = origin_of(request.redirect_uri)
+        if origin is None:
+            return self._error(request.target, error)
+        extra = {"session_state": session_state(request.client_id, origin, opbs)}
+        response = error_response(request.target, error, issuer=self._settings.issuer, extra=extra)
+        return Respond(response, browser_state=opbs)
+
     async def _session(self, browser: Browser) -> BrowserSession | None:
         if not browser.session_cookie:
             return None
@@ -205,8 +225,16 @@ class AuthorizationService:
             and session is not None
             and interaction.subject == session.subject
         )
+        # The session's End-User as this client knows them (Core §8: public or pairwise), so
+        # that an id_token_hint's `sub` is compared like for like.
         view = (
-            SessionView(session.sid, session.subject, session.auth_time, session.acr, session.amr)
+            SessionView(
+                session.sid,
+                self._issuer.subject(client, session.subject),
+                session.auth_time,
+                session.acr,
+                session.amr,
+            )
             if session
             else None
         )
@@ -236,7 +264,11 @@ class AuthorizationService:
         cookies: CookieUpdates,
     ) -> Outcome:
         session = await self._session(browser)
-        if await self._decide(request, client, session, None) == "none":
+        try:
+            decision = await self._decide(request, client, session, None)
+        except OAuthError as exc:
+            return self._session_error(request, session, exc)
+        if decision == "none":
             assert session is not None
             return await self._respond(request, client, session)
         return await self._start_interaction(request, browser, cookies)
@@ -289,7 +321,11 @@ class AuthorizationService:
                 client_id=client.client_id,
                 subject=session.subject,
                 scopes=request.scopes,
-                data={"sid": session.sid, "claims": _userinfo_claims(request)},
+                data={
+                    "sid": session.sid,
+                    "claims": _userinfo_claims(request),
+                    "claims_locales": list(request.claims_locales),
+                },
             )
             access_token = issued.value
             fields.update(
@@ -302,10 +338,13 @@ class AuthorizationService:
             # With no access token, the Claims go in the ID Token itself (Core §5.4).
             scope_claims = () if (request.returns_code or request.returns_token) else request.scopes
             extra = release_claims(
-                account.claims, scopes=scope_claims, requested=_id_token_claims(request)
+                account.claims,
+                scopes=scope_claims,
+                requested=_id_token_claims(request),
+                locales=request.claims_locales,
             )
             context = self._issuer.id_token_context(
-                subject=session.subject,
+                subject=self._issuer.subject(client, session.subject),
                 client_id=client.client_id,
                 auth_time=session.auth_time,
                 nonce=request.nonce,
@@ -315,13 +354,18 @@ class AuthorizationService:
                 extra_claims=extra,
             )
             fields["id_token"] = await self._issuer.id_token(
-                client, context, code=code, access_token=access_token
+                client, context, code=code, access_token=access_token, state=request.state
             )
         await self._storage.sessions.add_client(
             session.sid, client.client_id, now=self._clock.now()
         )
         fields["iss"] = self._settings.issuer  # RFC 9207
-        return Respond(build_response(request.target, fields))
+        # Session Management 1.0 §3: for the origin the RP's page posts from (its redirect_uri).
+        opbs = browser_state(session.id_hash)
+        origin = origin_of(request.redirect_uri)
+        if origin is not None:
+            fields["session_state"] = session_state(client.client_id, origin, opbs)
+        return Respond(build_response(request.target, fields), browser_state=opbs)
 
     # --- the interaction pages ------------------------------------------------------------
 
@@ -378,7 +422,7 @@ class AuthorizationService:
             decision = await self._decide(request, client, session, interaction)
         except OAuthError as exc:
             await self._storage.interactions.consume(interaction.id_hash)
-            return self._error(request.target, exc)
+            return self._session_error(request, session, exc)
         if decision == "login" or session is None:
             return LoginPage(
                 handle,

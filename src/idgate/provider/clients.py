@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,15 +38,26 @@ class NewClient:
 
 
 class ClientService:
-    def __init__(self, repository: ClientRepository, clock: Clock, sealer: KeySealer) -> None:
+    def __init__(
+        self,
+        repository: ClientRepository,
+        clock: Clock,
+        sealer: KeySealer,
+        *,
+        verify_metadata: Callable[[ClientMetadata], Awaitable[None]] | None = None,
+    ) -> None:
         self._repository = repository
         self._clock = clock
         self._sealer = sealer
+        # Checks that need the network (the sector_identifier_uri document, provider/sectors.py).
+        self._verify_metadata = verify_metadata
 
     async def register(
         self, metadata_document: Mapping[str, Any], *, client_id: str | None = None
     ) -> NewClient:
         metadata = parse_client_metadata(metadata_document)
+        if self._verify_metadata is not None:
+            await self._verify_metadata(metadata)
         return await self.add(metadata, client_id=client_id)
 
     async def add(self, metadata: ClientMetadata, *, client_id: str | None = None) -> NewClient:
@@ -54,7 +65,8 @@ class ClientService:
             new_secret(48) if metadata.token_endpoint_auth_method in SECRET_AUTH_METHODS else None
         )
         client = Client(
-            client_id=client_id or secrets.token_urlsafe(16),
+            # Hex, so an id never starts with "-" (which a command line would take as an option).
+            client_id=client_id or secrets.token_hex(16),
             metadata=metadata,
             secret_hash=secret_hash(secret) if secret else None,
             secret_sealed=(

@@ -12,12 +12,19 @@ from idgate.crypto.passwords import PasswordHasher
 from idgate.crypto.sealing import KeySealer
 from idgate.provider.accounts import AccountService
 from idgate.provider.authorization import AuthorizationService
+from idgate.provider.backchannel import BackchannelLogout
 from idgate.provider.client_keys import ClientKeyResolver
 from idgate.provider.clients import ClientService
+from idgate.provider.introspection import IntrospectionService
 from idgate.provider.keys import KeyManager
+from idgate.provider.logout import LogoutService
+from idgate.provider.outbound import outbound_client
 from idgate.provider.registration import RegistrationService
+from idgate.provider.sectors import SectorDocuments
+from idgate.provider.subjects import SubjectService
 from idgate.provider.token_service import TokenService
 from idgate.provider.tokens import TokenIssuer
+from idgate.provider.userinfo import UserInfoService
 from idgate.storage.sql import SqlStorage, connect_storage
 
 
@@ -34,7 +41,12 @@ class Provider:
     authorization: AuthorizationService
     token_endpoint: TokenService
     registration: RegistrationService
+    introspection: IntrospectionService
+    subjects: SubjectService
+    userinfo: UserInfoService
     http: httpx.AsyncClient
+    backchannel: BackchannelLogout
+    logout: LogoutService
 
     @classmethod
     async def open(
@@ -53,10 +65,20 @@ class Provider:
             sealer = KeySealer(settings.secret_key)
             keys = KeyManager(storage.keys, sealer, clock)
             accounts = AccountService(storage.accounts, passwords, clock)
-            clients = ClientService(storage.clients, clock, sealer)
-            tokens = TokenIssuer(settings, clock, keys, storage.codes, storage.tokens)
-            # Outbound requests (client jwks_uri): no redirects, no environment proxies.
-            http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+            # Outbound requests (client jwks_uri, sector_identifier_uri): see outbound.py.
+            http = outbound_client(settings)
+            clients = ClientService(
+                storage.clients, clock, sealer, verify_metadata=SectorDocuments(http).verify
+            )
+            subjects = SubjectService(storage.provider_secrets, sealer, clock)
+            tokens = TokenIssuer(settings, clock, keys, storage.codes, storage.tokens, subjects)
+            token_endpoint = TokenService(
+                settings, clock, storage, tokens, sealer, ClientKeyResolver(http, clock)
+            )
+            # Back-Channel Logout deliveries: background tasks over the same outbound client.
+            backchannel = BackchannelLogout(
+                settings, clock, storage.sessions, keys, http, tokens.subject
+            )
             provider = cls(
                 settings=settings,
                 storage=storage,
@@ -69,9 +91,14 @@ class Provider:
                 authorization=AuthorizationService(
                     settings, clock, storage, keys, accounts, tokens
                 ),
-                token_endpoint=TokenService(
-                    settings, clock, storage, tokens, sealer, ClientKeyResolver(http, clock)
+                token_endpoint=token_endpoint,
+                introspection=IntrospectionService(
+                    settings, clock, storage, token_endpoint, subjects
                 ),
+                subjects=subjects,
+                userinfo=UserInfoService(settings, clock, storage, keys, subjects),
+                backchannel=backchannel,
+                logout=LogoutService(settings, clock, storage, keys, tokens, backchannel),
                 http=http,
                 registration=RegistrationService(
                     settings, clock, clients, keys, storage.initial_access_tokens
@@ -79,11 +106,13 @@ class Provider:
             )
             await keys.ensure_signing_key()
             await keys.keyring()
+            await subjects.load()
         except BaseException:
             await storage.close()
             raise
         return provider
 
     async def close(self) -> None:
+        await self.backchannel.close()
         await self.http.aclose()
         await self.storage.close()

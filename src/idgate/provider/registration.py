@@ -18,7 +18,14 @@ from idgate.storage.base import InitialAccessTokenRepository
 
 # Metadata a client may not grant itself, and values only the server assigns (RFC 7591 §3.2.1).
 _OPERATOR_ONLY = frozenset(
-    {"first_party", "client_id", "client_secret", "client_id_issued_at", "client_secret_expires_at"}
+    {
+        "first_party",
+        "resource_server",
+        "client_id",
+        "client_secret",
+        "client_id_issued_at",
+        "client_secret_expires_at",
+    }
 )
 
 
@@ -52,6 +59,12 @@ class RegistrationService:
                 f"id_token_signed_response_alg {metadata.id_token_signed_response_alg} has no "
                 f"signing key here (available: {', '.join(algs)}); add one with "
                 "`idgate keys add`"
+            )
+        userinfo_alg = metadata.userinfo_signed_response_alg
+        if userinfo_alg is not None and userinfo_alg not in algs:
+            raise InvalidClientMetadata(
+                f"userinfo_signed_response_alg {userinfo_alg} has no signing key here "
+                f"(available: {', '.join(algs)}); add one with `idgate keys add`"
             )
         return await self._clients.register(document, client_id=client_id)
 

@@ -176,12 +176,17 @@ class TokenService:
             "acr": data.acr,
             "amr": list(data.amr),
             "claims": dict(data.claims) if data.claims else None,
+            "claims_locales": list(data.claims_locales),
         }
         access = await self._issuer.access_token(
             client_id=client.client_id,
             subject=data.subject,
             scopes=data.scopes,
-            data={"sid": data.sid, "claims": _userinfo_claims(data.claims)},
+            data={
+                "sid": data.sid,
+                "claims": _userinfo_claims(data.claims),
+                "claims_locales": list(data.claims_locales),
+            },
             family_id=family,
             code_hash=code_hash,
         )
@@ -225,14 +230,18 @@ class TokenService:
     ) -> str:
         requested = _id_token_claims(context.get("claims"))
         ctx = self._issuer.id_token_context(
-            subject=subject,
+            subject=self._issuer.subject(client, subject),
             client_id=client.client_id,
             auth_time=context["auth_time"],
             nonce=nonce,
             acr=context.get("acr"),
             amr=tuple(context.get("amr") or ()),
             sid=context.get("sid"),
-            extra_claims=release_claims(account_claims, requested=requested),
+            extra_claims=release_claims(
+                account_claims,
+                requested=requested,
+                locales=tuple(context.get("claims_locales") or ()),
+            ),
         )
         return await self._issuer.id_token(client, ctx, access_token=access_token)
 
@@ -283,7 +292,11 @@ class TokenService:
             client_id=client.client_id,
             subject=subject,
             scopes=scopes,
-            data={"sid": used.data.get("sid"), "claims": _userinfo_claims(used.data.get("claims"))},
+            data={
+                "sid": used.data.get("sid"),
+                "claims": _userinfo_claims(used.data.get("claims")),
+                "claims_locales": used.data.get("claims_locales") or [],
+            },
             family_id=family,
             value=self._successor("access", presented),
         )

@@ -13,6 +13,7 @@ from idgate.crypto.random import new_secret, secret_hash
 from idgate.protocol.clients import Client
 from idgate.protocol.id_token import IdTokenContext, id_token_claims
 from idgate.provider.keys import KeyManager
+from idgate.provider.subjects import SubjectService
 from idgate.storage.base import CodeRepository, StoredCode, StoredToken, TokenRepository
 
 
@@ -31,12 +32,14 @@ class TokenIssuer:
         keys: KeyManager,
         codes: CodeRepository,
         tokens: TokenRepository,
+        subjects: SubjectService,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._keys = keys
         self._codes = codes
         self._tokens = tokens
+        self._subjects = subjects
 
     def code_expiry(self) -> int:
         return self._clock.now() + self._settings.code_ttl
@@ -143,11 +146,26 @@ class TokenIssuer:
         *,
         code: str | None = None,
         access_token: str | None = None,
+        state: str | None = None,
     ) -> str:
+        """An ID Token; `state` (front channel only) adds `s_hash`, which lets the RP bind
+        the state to the signed token (detached signature, FAPI 1.0 Advanced §5.2.2.1)."""
         alg = client.metadata.id_token_signed_response_alg
         key = (await self._keys.keyring()).signing_key(alg)
-        claims = id_token_claims(context, alg=alg, code=code, access_token=access_token)
+        claims = id_token_claims(
+            context,
+            alg=alg,
+            code=code,
+            access_token=access_token,
+            state=state,
+            include_s_hash=state is not None,
+        )
         return sign_jwt(claims, key)
+
+    def subject(self, client: Client, local_subject: str) -> str:
+        """The `sub` that `client` knows the End-User by (Core §8: public or pairwise). Every
+        ID Token's `sub`, and every comparison with one, goes through here."""
+        return self._subjects.for_client(client, local_subject)
 
     def id_token_context(self, **fields: Any) -> IdTokenContext:
         return IdTokenContext(

@@ -117,6 +117,10 @@ class SessionRepository(Protocol):
     async def end(self, sid: str, *, now: int) -> bool: ...
     async def add_client(self, sid: str, client_id: str, *, now: int) -> None: ...
     async def clients(self, sid: str) -> Sequence[str]: ...
+    async def claim_logout_notification(self, sid: str, client_id: str, *, now: int) -> bool:
+        """Mark that `client_id` is being sent the back-channel logout of session `sid`: True
+        for exactly one caller, across processes (Back-Channel Logout 1.0 §2.7)."""
+        ...
 
 
 class InteractionRepository(Protocol):
@@ -197,6 +201,10 @@ class TokenRepository(Protocol):
     async def revoke(self, token_hash: str, *, now: int) -> bool: ...
     async def revoke_family(self, family_id: str, *, now: int) -> int: ...
     async def revoke_from_code(self, code_hash: str, *, now: int) -> int: ...
+    async def revoke_session_refresh_tokens(self, sid: str, *, now: int) -> int:
+        """Revoke the live refresh tokens issued in OP session `sid` without `offline_access`
+        (Back-Channel Logout 1.0 §2.7); the number revoked."""
+        ...
 
 
 # --- replay and rate limits ------------------------------------------------------------------
@@ -227,6 +235,15 @@ class InitialAccessTokenRepository(Protocol):
     async def is_valid(self, token_hash: str, *, now: int) -> bool: ...
 
 
+class ProviderSecretRepository(Protocol):
+    """Values made once per installation and shared by every process (the pairwise salt)."""
+
+    async def get_or_add(self, name: str, value: str, *, now: int) -> str:
+        """The stored value of `name`, storing `value` first if there is none. One atomic
+        insert-if-absent, so processes starting together all end up with the same value."""
+        ...
+
+
 class Storage(Protocol):
     """Everything the provider reads and writes, plus the database's own life cycle."""
 
@@ -241,6 +258,7 @@ class Storage(Protocol):
     replay: ReplayCache
     rate_limits: RateLimitRepository
     initial_access_tokens: InitialAccessTokenRepository
+    provider_secrets: ProviderSecretRepository
 
     async def ping(self) -> None:
         """Raise DatabaseUnavailable when the database cannot answer."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -19,9 +20,21 @@ from starlette.staticfiles import StaticFiles
 from idgate.config import Settings
 from idgate.protocol.errors import OAuthError, ServerError, TemporarilyUnavailable
 from idgate.provider import Provider
+from idgate.provider.maintenance import Janitor
 from idgate.storage.base import DatabaseUnavailable
 from idgate.web.access_log import AccessLog
-from idgate.web.endpoints import authorize, health, metadata, register, token
+from idgate.web.cors import Cors
+from idgate.web.endpoints import (
+    authorize,
+    health,
+    introspection,
+    logout,
+    metadata,
+    register,
+    session,
+    token,
+    userinfo,
+)
 from idgate.web.pages import STATIC_DIR, Pages
 from idgate.web.responses import json_response, oauth_error_response
 from idgate.web.security import SecurityHeaders
@@ -45,6 +58,12 @@ def _routes() -> list[BaseRoute]:
         Route("/interaction/{handle}/cancel", authorize.cancel, methods=["POST"]),
         Route("/token", token.token, methods=["POST"]),
         Route("/register", register.register, methods=["POST"]),
+        Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
+        Route("/introspect", introspection.introspect, methods=["POST"]),
+        Route("/revoke", introspection.revoke, methods=["POST"]),
+        Route("/logout", logout.end_session, methods=["GET", "POST"]),
+        Route(logout.CONFIRM_PATH, logout.confirm, methods=["POST"]),
+        Route("/check_session", session.check_session_iframe),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -81,6 +100,7 @@ def _build(provider: Provider | None, settings: Settings, lifespan: object = Non
         routes=_routes(),
         middleware=[
             Middleware(AccessLog),
+            Middleware(Cors),
             Middleware(SecurityHeaders, https=settings.issuer_is_https),
         ],
         exception_handlers={
@@ -109,9 +129,15 @@ def create_served_app() -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         provider = await Provider.open(settings)
         app.state.provider = provider
+        janitor = asyncio.create_task(
+            Janitor(provider.storage.maintenance, provider.clock).run_forever()
+        )
         try:
             yield
         finally:
+            janitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await janitor
             await provider.close()
 
     return _build(None, settings, lifespan)

@@ -12,16 +12,28 @@ from idgate.protocol.authorize import PROMPT_VALUES, RESPONSE_TYPE_VALUES
 from idgate.protocol.clients import AUTH_METHODS
 from idgate.protocol.discovery import Capabilities
 from idgate.protocol.scopes import SCOPE_CLAIMS, SUPPORTED_SCOPES
+from idgate.protocol.subjects import SUBJECT_TYPES
+
+CLIENT_ASSERTION_ALGS = ("RS256", "PS256", "ES256", "EdDSA", "HS256", "HS384", "HS512")
+CONFIDENTIAL_AUTH_METHODS = tuple(m for m in AUTH_METHODS if m != "none")
 
 
 def capabilities(settings: Settings, signing_algs: Sequence[str]) -> Capabilities:
-    claims = sorted(set().union(*SCOPE_CLAIMS.values()) | {"sub", "iss", "auth_time", "acr"})
+    claims = sorted(
+        set().union(*SCOPE_CLAIMS.values()) | {"sub", "iss", "auth_time", "acr", "amr", "sid"}
+    )
     return Capabilities(
         issuer=settings.issuer,
         signing_algs=signing_algs,
         endpoints={
             "authorization_endpoint": settings.endpoint("/authorize"),
             "token_endpoint": settings.endpoint("/token"),
+            "userinfo_endpoint": settings.endpoint("/userinfo"),
+            "introspection_endpoint": settings.endpoint("/introspect"),
+            "revocation_endpoint": settings.endpoint("/revoke"),
+            # Session Management, RP-Initiated, Front- and Back-Channel Logout 1.0.
+            "end_session_endpoint": settings.endpoint("/logout"),
+            "check_session_iframe": settings.endpoint("/check_session"),
             **(
                 {"registration_endpoint": settings.endpoint("/register")}
                 if settings.registration != "off"
@@ -32,18 +44,11 @@ def capabilities(settings: Settings, signing_algs: Sequence[str]) -> Capabilitie
         response_modes=("query", "fragment", "form_post"),
         grant_types=("authorization_code", "implicit", "refresh_token", "client_credentials"),
         token_endpoint_auth_methods=AUTH_METHODS,
-        token_endpoint_auth_signing_algs=(
-            "RS256",
-            "PS256",
-            "ES256",
-            "EdDSA",
-            "HS256",
-            "HS384",
-            "HS512",
-        ),
+        token_endpoint_auth_signing_algs=CLIENT_ASSERTION_ALGS,
         scopes=sorted(SUPPORTED_SCOPES),
         claims=claims,
         prompt_values=PROMPT_VALUES,
+        subject_types=SUBJECT_TYPES,
         code_challenge_methods=("S256", "plain") if settings.allow_plain_pkce else ("S256",),
         extra={
             "claims_parameter_supported": True,
@@ -52,5 +57,15 @@ def capabilities(settings: Settings, signing_algs: Sequence[str]) -> Capabilitie
             "authorization_response_iss_parameter_supported": True,
             "claim_types_supported": ["normal"],
             "display_values_supported": ["page", "popup", "touch", "wap"],
+            "userinfo_signing_alg_values_supported": list(signing_algs),
+            # Introspection and revocation authenticate clients exactly as the token endpoint.
+            "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL_AUTH_METHODS),
+            "introspection_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_ALGS),
+            "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+            "revocation_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_ALGS),
+            "frontchannel_logout_supported": True,
+            "frontchannel_logout_session_supported": True,
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True,
         },
     )

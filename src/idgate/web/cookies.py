@@ -1,15 +1,31 @@
-"""The OP's cookies: HttpOnly, SameSite=Lax, Secure whenever the issuer is https."""
+"""The OP's cookies: HttpOnly, SameSite=Lax, Secure whenever the issuer is https.
+
+Two exceptions, both for logout and session management:
+
+- the OP browser state (Session Management 1.0 §3) must be readable by the
+  check_session_iframe's script while it is framed by an RP's page, a third-party context: it
+  is not HttpOnly and, on https, `SameSite=None; Secure` (on an http issuer, a development
+  set-up, browsers refuse SameSite=None without Secure, so it stays Lax there). It holds no
+  secret: a one-way value that changes on login and logout.
+- the logout confirmation's CSRF cookie is `SameSite=Strict` and limited to `/logout`.
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from idgate.config import Settings
+from idgate.protocol.session_state import BROWSER_STATE_COOKIE
 from idgate.provider.authorization import Browser, CookieUpdates
 
 SESSION_COOKIE = "idgate_session"
 BROWSER_COOKIE = "idgate_browser"
+LOGOUT_CSRF_COOKIE = "idgate_logout"
+LOGOUT_PATH = "/logout"
+_LOGOUT_CSRF_MAX_AGE = 600
 _BROWSER_MAX_AGE = 365 * 24 * 3600
 
 
@@ -43,4 +59,57 @@ def apply_cookies(response: Response, updates: CookieUpdates, settings: Settings
             httponly=True,
             samesite="lax",
         )
+    return response
+
+
+def set_browser_state(response: Response, value: str | None, settings: Settings) -> Response:
+    """Set the OP browser state cookie the check_session_iframe reads; "" removes it, None
+    leaves it as it is."""
+    if value is None:
+        return response
+    secure = settings.issuer_is_https
+    samesite: Literal["none", "lax"] = "none" if secure else "lax"
+    if value == "":
+        response.delete_cookie(
+            BROWSER_STATE_COOKIE, path="/", secure=secure, httponly=False, samesite=samesite
+        )
+        return response
+    response.set_cookie(
+        BROWSER_STATE_COOKIE,
+        value,
+        max_age=settings.session_ttl,
+        path="/",
+        secure=secure,
+        httponly=False,
+        samesite=samesite,
+    )
+    return response
+
+
+def clear_session(response: Response, settings: Settings) -> Response:
+    """Remove the session cookie and the browser state after logout (the session itself is
+    ended in the database, so an old copy of the cookie is dead anyway)."""
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=settings.issuer_is_https, httponly=True, samesite="lax"
+    )
+    return set_browser_state(response, "", settings)
+
+
+def set_logout_csrf(response: Response, token: str | None, settings: Settings) -> Response:
+    """The double-submit cookie of the logout confirmation form (None removes it)."""
+    secure = settings.issuer_is_https
+    if token is None:
+        response.delete_cookie(
+            LOGOUT_CSRF_COOKIE, path=LOGOUT_PATH, secure=secure, httponly=True, samesite="strict"
+        )
+        return response
+    response.set_cookie(
+        LOGOUT_CSRF_COOKIE,
+        token,
+        max_age=_LOGOUT_CSRF_MAX_AGE,
+        path=LOGOUT_PATH,
+        secure=secure,
+        httponly=True,
+        samesite="strict",
+    )
     return response

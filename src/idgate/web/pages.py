@@ -13,7 +13,8 @@ script: an inline auto-submit carrying a fresh nonce, the only script its CSP al
 
 Templates are looked up by name in the operator's folder first, then in the packaged one:
 `login.html`, `consent.html`, `error.html`, `message.html`, `form_post.html`, all of which extend
-`base.html` except `form_post.html`.
+`base.html` except `form_post.html`; for logout and session management `logout_confirm.html`,
+`logged_out.html` (both extend `base.html`) and `check_session.html` (the framed iframe page).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from jinja2 import (
     select_autoescape,
 )
 from starlette.responses import HTMLResponse
+
+from idgate.protocol.session_state import BROWSER_STATE_COOKIE
 
 __all__ = ["STATIC_DIR", "STYLESHEET_URL", "TEMPLATE_DIR", "Pages"]
 
@@ -153,6 +156,92 @@ class Pages:
         context = {"title": _plain(title), "message": _plain(message)}
         return self._page("message.html", context, status_code)
 
+    def logout_confirm(
+        self,
+        *,
+        action: str,
+        csrf_token: str,
+        fields: Sequence[tuple[str, str]],
+        client_name: str | None,
+        signed_in: bool,
+        redirect_uri: str | None = None,
+    ) -> HTMLResponse:
+        """Ask before signing out (RP-Initiated Logout 1.0 §2, §6; SECURITY.md LOG-04/05).
+
+        The form POSTs `csrf_token` (also in a SameSite=Strict cookie: double submit), the
+        hidden `fields`, and `decision=logout` or `decision=cancel`. `redirect_uri` is the
+        validated post-logout URI the answer may redirect to: named on the page and in
+        `form-action`, as for `login`.
+        """
+        context = {
+            "action": action,
+            "csrf_token": csrf_token,
+            "fields": list(fields),
+            "client_name": _plain(client_name) if client_name else None,
+            "signed_in": signed_in,
+            "redirect_host": _plain(_display_host(redirect_uri)) if redirect_uri else None,
+        }
+        if redirect_uri is not None:
+            try:
+                _csp_source(redirect_uri)
+            except ValueError:
+                redirect_uri = None  # not a navigation target a policy can name: 'self' only
+        return self._page("logout_confirm.html", context, 200, redirect_uri=redirect_uri)
+
+    def logged_out(
+        self, *, frontchannel: Sequence[str], redirect_uri: str | None = None
+    ) -> HTMLResponse:
+        """The "you are signed out" page, loading each RP's front-channel logout URL in a
+        hidden iframe (Front-Channel Logout 1.0 §3; SECURITY.md LOG-11), then, with
+        `redirect_uri` (the validated post-logout location), going there once the iframes have
+        loaded (at most a few seconds; a link does the same without JavaScript).
+
+        The page itself is never framed (`frame-ancestors 'none'`); `frame-src` names exactly
+        the origins of the iframes; the one script carries this response's nonce.
+        """
+        sources = sorted({_frame_source(url) or "https:" for url in frontchannel})
+        nonce = secrets.token_urlsafe(16)
+        directives = [
+            "default-src 'none'",
+            "style-src 'self'",
+            "img-src 'self'",
+            f"frame-src {' '.join(sources)}" if sources else "",
+            f"script-src 'nonce-{nonce}'" if redirect_uri else "",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ]
+        headers = {
+            **_FRAMING,
+            "Content-Security-Policy": "; ".join(d for d in directives if d),
+            "Cache-Control": "no-store",
+        }
+        context = {
+            "frontchannel": list(frontchannel),
+            "redirect_uri": redirect_uri,
+            "redirect_host": _plain(_display_host(redirect_uri)) if redirect_uri else None,
+            "nonce": nonce,
+        }
+        return self._render("logged_out.html", context, 200, headers)
+
+    def check_session(self) -> HTMLResponse:
+        """The check_session_iframe (Session Management 1.0 §3.3, §4.2): the one page RPs may
+        frame, so it has no X-Frame-Options and no `frame-ancestors` (the caller marks the
+        request FRAMEABLE for the middleware). Its only script carries this response's nonce
+        and reads the OP browser state cookie."""
+        nonce = secrets.token_urlsafe(16)
+        headers = {
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "Content-Security-Policy": (
+                f"default-src 'none'; script-src 'nonce-{nonce}'; form-action 'none'; "
+                "base-uri 'none'"
+            ),
+            "Cache-Control": "no-store",
+        }
+        context = {"nonce": nonce, "cookie_name": BROWSER_STATE_COOKIE}
+        return self._render("check_session.html", context, 200, headers)
+
     def form_post(self, *, action: str, fields: Sequence[tuple[str, str]]) -> HTMLResponse:
         """OAuth 2.0 Form Post Response Mode: auto-submit `fields` to `action` (RDR-09).
 
@@ -246,6 +335,14 @@ def _display_host(uri: str) -> str:
     """Where `uri` leads, for people: `host[:port]`, or `scheme:` for a private-use scheme."""
     parts = urlsplit(uri)
     return parts.netloc.rpartition("@")[2] or f"{parts.scheme}:"
+
+
+def _frame_source(uri: str) -> str | None:
+    """`_csp_source`, or None when the URI cannot be named in a policy at all."""
+    try:
+        return _csp_source(uri)
+    except ValueError:
+        return None
 
 
 def _csp_source(uri: str) -> str | None:

@@ -37,3 +37,11 @@ def oauth_error_response(error: OAuthError, *, headers: dict[str, str] | None = 
     if error.status_code == 503:
         extra.setdefault("Retry-After", "5")
     return json_response(error.to_dict(), error.status_code, no_store=True, headers=extra)
+
+
+def client_endpoint_error(error: OAuthError, authorization: str | None) -> Response:
+    """An error at a client-authenticated endpoint: a failed Basic attempt gets a Basic
+    challenge with its 401 (RFC 6749 §5.2)."""
+    if isinstance(error, InvalidClient) and (authorization or "")[:6].lower() == "basic ":
+        error.basic = True
+    return oauth_error_response(error)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, insert, literal, select, update
 
 from idgate.storage.base import Redemption, StoredCode, StoredToken, TokenKind
 from idgate.storage.sql.errors import translate_errors
@@ -39,6 +39,12 @@ def _token(row: Row[Any]) -> StoredToken:
         used_at=row.used_at,
         revoked_at=row.revoked_at,
     )
+
+
+def _sid_of(token: StoredToken) -> str | None:
+    """The OP session a token belongs to, kept in a column so that logout can find it."""
+    sid = token.data.get("sid")
+    return sid if isinstance(sid, str) and len(sid) <= 64 else None
 
 
 class SqlCodeRepository(Repository):
@@ -91,6 +97,7 @@ class SqlTokenRepository(Repository):
                     data=dump(dict(token.data)),
                     created_at=token.created_at,
                     expires_at=token.expires_at,
+                    sid=_sid_of(token),
                 )
             )
 
@@ -133,3 +140,13 @@ class SqlTokenRepository(Repository):
 
     async def revoke_from_code(self, code_hash: str, *, now: int) -> int:
         return await self._revoke_where(tokens.c.code_hash == code_hash, now)
+
+    async def revoke_session_refresh_tokens(self, sid: str, *, now: int) -> int:
+        # `scope` is space-separated: pad it so that the LIKE matches whole words only.
+        words = literal(" ") + tokens.c.scope + literal(" ")
+        return await self._revoke_where(
+            (tokens.c.sid == sid)
+            & (tokens.c.kind == "refresh")
+            & words.not_like("% offline\\_access %", escape="\\"),
+            now,
+        )

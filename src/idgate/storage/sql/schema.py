@@ -79,6 +79,8 @@ session_clients = Table(
     Column("sid", String(64), primary_key=True),
     Column("client_id", String(255), primary_key=True),
     Column("created_at", BigInteger, nullable=False),
+    # Set by the one process that sends this RP its back-channel Logout Token (exactly once).
+    Column("logout_notified_at", BigInteger),
 )
 
 consents = Table(
@@ -134,8 +136,11 @@ tokens = Table(
     Column("expires_at", BigInteger, nullable=False),
     Column("used_at", BigInteger),
     Column("revoked_at", BigInteger),
+    # The OP session the token was issued in (its `data["sid"]`): logout revokes by it.
+    Column("sid", String(64)),
     Index("ix_tokens_family_id", "family_id"),
     Index("ix_tokens_code_hash", "code_hash"),
+    Index("ix_tokens_sid", "sid"),
 )
 
 # Seen once: client assertion `jti`s and the like, until they expire.
@@ -153,6 +158,16 @@ rate_limits = Table(
     Column("failures", Integer, nullable=False),
     Column("window_start", BigInteger, nullable=False),
     Column("locked_until", BigInteger, nullable=False),
+)
+
+# Values made once per installation and shared by every process (the pairwise subject salt),
+# sealed like private keys.
+provider_secrets = Table(
+    "provider_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
 )
 
 initial_access_tokens = Table(

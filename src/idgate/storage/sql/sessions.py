@@ -86,6 +86,19 @@ class SqlSessionRepository(Repository):
         async with translate_errors(), self._engine.connect() as conn:
             return list((await conn.execute(query)).scalars())
 
+    async def claim_logout_notification(self, sid: str, client_id: str, *, now: int) -> bool:
+        statement = (
+            update(session_clients)
+            .where(
+                session_clients.c.sid == sid,
+                session_clients.c.client_id == client_id,
+                session_clients.c.logout_notified_at.is_(None),
+            )
+            .values(logout_notified_at=now)
+        )
+        async with translate_errors(), self._engine.begin() as conn:
+            return (await conn.execute(statement)).rowcount == 1
+
 
 class SqlInteractionRepository(Repository):
     async def add(self, interaction: PendingInteraction) -> None:

@@ -13,6 +13,7 @@ from idgate.storage.base import (
     InitialAccessTokenRepository,
     InteractionRepository,
     KeyRepository,
+    ProviderSecretRepository,
     RateLimitRepository,
     ReplayCache,
     SessionRepository,
@@ -22,6 +23,8 @@ from idgate.storage.sql.engine import create_engine, migrate
 from idgate.storage.sql.errors import translate_errors
 from idgate.storage.sql.grants import SqlCodeRepository, SqlTokenRepository
 from idgate.storage.sql.limits import SqlRateLimitRepository, SqlReplayCache
+from idgate.storage.sql.maintenance import SqlMaintenance
+from idgate.storage.sql.provider_secrets import SqlProviderSecretRepository
 from idgate.storage.sql.registration import SqlInitialAccessTokenRepository
 from idgate.storage.sql.repositories import (
     SqlAccountRepository,
@@ -47,6 +50,7 @@ class SqlStorage:
     replay: ReplayCache
     rate_limits: RateLimitRepository
     initial_access_tokens: InitialAccessTokenRepository
+    provider_secrets: ProviderSecretRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -61,6 +65,8 @@ class SqlStorage:
         self.replay = SqlReplayCache(engine)
         self.rate_limits = SqlRateLimitRepository(engine)
         self.initial_access_tokens = SqlInitialAccessTokenRepository(engine)
+        self.maintenance = SqlMaintenance(engine)
+        self.provider_secrets = SqlProviderSecretRepository(engine)
 
     @property
     def dialect(self) -> str:

@@ -25,7 +25,7 @@ from idgate.provider.authorization import (
     ShowError,
 )
 from idgate.storage.base import DatabaseUnavailable
-from idgate.web.cookies import apply_cookies, browser_of
+from idgate.web.cookies import apply_cookies, browser_of, set_browser_state
 from idgate.web.pages import Pages
 from idgate.web.params import Parameters, form_parameters, query_parameters
 
@@ -82,10 +82,11 @@ def render(request: Request, outcome: PageOutcome | Interact) -> Response:
     match outcome:
         case ShowError(title, message, status_code):
             return pages.error(title=title, message=message, status_code=status_code)
-        case Respond(RedirectTo(location)):
-            return _redirect(location)
-        case Respond(FormPost(action, fields)):
-            return pages.form_post(action=action, fields=fields)
+        case Respond(RedirectTo(location), opbs):
+            return set_browser_state(_redirect(location), opbs, _provider(request).settings)
+        case Respond(FormPost(action, fields), opbs):
+            response = pages.form_post(action=action, fields=fields)
+            return set_browser_state(response, opbs, _provider(request).settings)
         case Interact(handle):
             return _redirect(f"/interaction/{handle}")
         case LoginPage(handle, csrf_token, client, redirect_uri, login_hint, error):
