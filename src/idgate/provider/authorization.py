@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 from idgate.clock import Clock
 from idgate.config import Settings
-from idgate.crypto.errors import InvalidJWT
-from idgate.crypto.jwt import verify_jwt
 from idgate.crypto.random import constant_time_equals, new_secret, secret_hash
 from idgate.protocol.authorize import (
     AuthorizationRequest,
@@ -39,6 +37,7 @@ from idgate.protocol.response_modes import (
 from idgate.protocol.session_state import browser_state, origin_of, session_state
 from idgate.protocol.token import CodeGrantData
 from idgate.provider.accounts import AccountService
+from idgate.provider.hints import verify_id_token_hint
 from idgate.provider.keys import KeyManager
 from idgate.provider.tokens import TokenIssuer
 from idgate.storage.base import Account, BrowserSession, PendingInteraction, Storage
@@ -196,20 +195,14 @@ class AuthorizationService:
         """The subject of a valid id_token_hint we issued (Core §3.1.2.1; expired is fine)."""
         if request.id_token_hint is None:
             return None
-        keyring = await self._keys.keyring()
-        try:
-            verified = verify_jwt(request.id_token_hint, keyring.jwks(), algs=keyring.algs())
-        except InvalidJWT:
-            raise InvalidRequest("id_token_hint is not an ID Token issued here") from None
-        claims = verified.claims
+        claims = await verify_id_token_hint(
+            request.id_token_hint, self._keys, self._settings.issuer
+        )
         aud = claims.get("aud")
         audiences = aud if isinstance(aud, list) else [aud]
-        if claims.get("iss") != self._settings.issuer or request.client_id not in audiences:
+        if request.client_id not in audiences:
             raise InvalidRequest("id_token_hint was not issued by this OP to this client")
-        subject = claims.get("sub")
-        if not isinstance(subject, str):
-            raise InvalidRequest("id_token_hint has no subject")
-        return subject
+        return str(claims["sub"])
 
     async def _decide(
         self,
