@@ -11,7 +11,9 @@ than handing it to a thread and back. One connection per process, in autocommit 
 every statement is its own transaction unless `transaction()` groups some. SQLite's own busy
 handler would sleep on the loop thread while another process holds the write lock, stalling
 every request of this one; so the connection never waits itself (busy_timeout 0) and a busy
-statement is retried after an asynchronous sleep instead.
+statement is retried after an asynchronous sleep instead. For the same reason the WAL is not
+checkpointed by the committing statement (its fsync would stall the loop) but once a second
+by a worker thread with a connection of its own.
 """
 
 from __future__ import annotations
@@ -121,6 +123,7 @@ class SqliteDatabase:
             self._conn.execute("PRAGMA journal_mode=WAL")
             for pragma in (
                 "PRAGMA busy_timeout=0",
+                "PRAGMA wal_autocheckpoint=0",
                 "PRAGMA synchronous=NORMAL",
                 "PRAGMA foreign_keys=ON",
             ):
@@ -131,6 +134,17 @@ class SqliteDatabase:
         # transaction open across awaits, the others wait for it rather than join it.
         self._transaction_lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
+        self._path = path
+        self._checkpointer: asyncio.Task[None] | None = None
+
+    def start_checkpoints(self, every_seconds: float = 1.0) -> None:
+        """Checkpoint the WAL in the background (needs a running event loop)."""
+        self._checkpointer = asyncio.create_task(self._checkpoint_forever(every_seconds))
+
+    async def _checkpoint_forever(self, every_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(every_seconds)
+            await asyncio.to_thread(_checkpoint, self._path)
 
     async def _wait_for_transaction(self) -> None:
         if self._transaction_lock.locked() and self._owner is not asyncio.current_task():
@@ -215,6 +229,13 @@ class SqliteDatabase:
             raise DatabaseUnavailable(f"the database is unavailable: {exc}") from exc
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+        with contextlib.suppress(sqlite3.Error):
+            # The last connection out folds the WAL back into the database file.
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self._conn.close()
 
 
@@ -222,6 +243,19 @@ def _translated_sqlite(exc: sqlite3.OperationalError) -> Exception:
     if _is_busy(exc):
         return _Busy()
     return DatabaseUnavailable(f"the database is unavailable: {exc}")
+
+
+def _checkpoint(path: str) -> None:
+    """Fold the WAL into the database file, on a connection of this thread's own (opened
+    each time, so that nothing is shared with the loop thread or outlives a cancelled task)."""
+    with contextlib.suppress(sqlite3.Error):
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=1000")
+            # PASSIVE: copy what no reader still needs; never wait for or block writers.
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
@@ -285,6 +319,12 @@ class _PostgresConnection:
         return _rowcount(status)
 
 
+async def _no_session_state_to_reset(_conn: Any) -> None:
+    """idgate sets no session state (no SET, LISTEN or advisory locks on pooled connections):
+    skip asyncpg's reset query, a round trip on every release. An open transaction is still
+    rolled back by asyncpg itself."""
+
+
 class PostgresDatabase:
     dialect = "postgresql"
 
@@ -304,6 +344,8 @@ class PostgresDatabase:
                 timeout=5,
                 command_timeout=30,
                 max_inactive_connection_lifetime=300,
+                statement_cache_size=256,
+                reset=_no_session_state_to_reset,
             )
         return cls(pool)
 

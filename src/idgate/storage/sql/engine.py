@@ -65,7 +65,9 @@ async def open_database(database_url: str) -> Database:
     """The database the repositories run their statements on."""
     dsn = driver_dsn(database_url)
     if async_url(database_url).startswith("sqlite"):
-        return SqliteDatabase(dsn)
+        sqlite = SqliteDatabase(dsn)
+        sqlite.start_checkpoints()
+        return sqlite
     return await PostgresDatabase.connect(dsn)
 
 
