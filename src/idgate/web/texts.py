@@ -74,19 +74,19 @@ _START_AGAIN = N_("Go back to the application and start signing in again.")
 
 # Provider titles whose message is a protocol error description (for developers, English).
 _TECHNICAL_TITLES: Mapping[str, str] = {
-    "The application sent an invalid request": N_(
+    N_("The application sent an invalid request"): N_(
         "The application that sent you here made a mistake in its request, so signing in "
         "cannot continue."
     ),
-    "Invalid request": N_(
+    N_("Invalid request"): N_(
         "The application that sent you here made a mistake in its request, so signing in "
         "cannot continue."
     ),
-    "Invalid sign-out request": N_(
+    N_("Invalid sign-out request"): N_(
         "The application that sent you here made a mistake in its sign-out request, so it "
         "cannot continue."
     ),
-    "Invalid form": N_("The form that was sent could not be read."),
+    N_("Invalid form"): N_("The form that was sent could not be read."),
 }
 
 # Protocol descriptions that deserve their own explanation (protocol/authorize.py).
