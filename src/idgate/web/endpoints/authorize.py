@@ -111,10 +111,13 @@ def render(request: Request, outcome: PageOutcome | Interact) -> Response:
             )
         case ConsentPage(handle, csrf_token, client, account, auth_request):
             scopes = [(s, SCOPE_DESCRIPTIONS.get(s, s)) for s in auth_request.scopes]
-            requested = claims_for_scopes(auth_request.scopes) - {"sub"}
+            # The scopes' descriptions cover their own Claims; list only the ones asked for
+            # one by one (the `claims` parameter, Core §5.5) beyond those.
+            requested: set[str] = set()
             if auth_request.claims:
                 requested |= {name for name, _ in auth_request.claims.id_token}
                 requested |= {name for name, _ in auth_request.claims.userinfo}
+            requested -= claims_for_scopes(auth_request.scopes)
             extra = client.metadata.extra
             return pages.consent(
                 action=f"/interaction/{handle}/consent",

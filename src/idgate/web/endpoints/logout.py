@@ -48,11 +48,18 @@ def _pages(request: Request) -> Pages:
 
 
 def _same_origin(request: Request, issuer: str) -> bool:
-    """False when the browser says the form was sent from another site."""
+    """False when the browser says the form was sent from another site.
+
+    Our pages send `Referrer-Policy: no-referrer`, under which Chromium sends `Origin: null`
+    with the confirmation form's own POST; then only `Sec-Fetch-Site: same-origin` vouches
+    for it (a browser that sends neither is refused, as for any opaque origin).
+    """
     origin = request.headers.get("origin")
+    fetch_site = request.headers.get("sec-fetch-site")
+    if origin == "null":
+        return fetch_site == "same-origin"
     if origin is not None and origin != origin_of(issuer):
         return False
-    fetch_site = request.headers.get("sec-fetch-site")
     return fetch_site is None or fetch_site in ("same-origin", "none")
 
 
