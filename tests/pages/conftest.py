@@ -15,7 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pages_support import CHROMIUM, NODE_DIR, OP, serve, unavailable
+from pages_support import (
+    CHROMIUM,
+    NODE_DIR,
+    OP,
+    serve,
+    serve_then_lose_the_database,
+    unavailable,
+)
 
 
 def _run(
@@ -72,3 +79,10 @@ def op(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     path = tmp_path_factory.mktemp("pages") / "idgate.db"
     shutil.copyfile(sqlite_template, path)
     yield from serve(f"sqlite:///{path}")
+
+
+@pytest.fixture
+def op_without_database(request: pytest.FixtureRequest, postgres_server_url: str) -> Iterator[str]:
+    """The URL of an idgate whose PostgreSQL database has just been dropped."""
+    template: str = request.getfixturevalue("postgres_template")
+    yield from serve_then_lose_the_database(postgres_server_url, template)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import NoReturn
 
 import pytest
 
-from idgate.testing import ServerProcess, open_test_provider
+from idgate.testing import ServerProcess, open_test_provider, postgres_database_url, run_admin_sql
 
 HERE = Path(__file__).resolve().parent
 NODE_DIR = HERE / "node"
@@ -71,3 +72,22 @@ def serve(database_url: str, env: dict[str, str] | None = None) -> Iterator[OP]:
         code, output = server.stop()
     assert code == 0, f"idgate serve exited {code}:\n{output}"
     assert "Traceback" not in output, f"idgate serve logged a traceback:\n{output}"
+
+
+def serve_then_lose_the_database(server_url: str, template: str) -> Iterator[str]:
+    """A real `idgate serve` on PostgreSQL whose database is dropped under it: a real outage.
+
+    Yields the server's URL. Its log is not checked for tracebacks: the background janitor may
+    well complain about the missing database, which is the point.
+    """
+    name = f"idgate_pages_down_{uuid.uuid4().hex[:10]}"
+    asyncio.run(run_admin_sql(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        server = ServerProcess(postgres_database_url(server_url, name)).start()
+        try:
+            asyncio.run(run_admin_sql(server_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
+            yield server.url
+        finally:
+            server.stop()
+    finally:
+        asyncio.run(run_admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -6,9 +6,8 @@ without. Screenshots go to build/screenshots/ for a person to look at (the path 
 axe-core, run in the same browser, must report no serious or critical violation, the page must
 be in the language asked for, fit the phone's width, and have its stylesheet applied.
 
-The database outage page cannot be provoked under a running server without breaking the server's
-own database, so its real response (status, headers, body, rendered by `Pages`) is served to the
-browser at the OP's origin by Playwright; its behaviour is tested in tests/web/test_texts.py.
+The outage page is real too: a second `idgate serve` on PostgreSQL whose database is dropped
+under it (so this test needs the PostgreSQL server, like the storage tests).
 """
 
 from __future__ import annotations
@@ -23,10 +22,7 @@ from urllib.parse import urlencode
 import pytest
 from pages_support import NODE_DIR, OP, PASSWORD, RP_ORIGIN, USERNAME, unavailable
 
-from idgate.web.pages import Pages
-from idgate.web.texts import outage
-
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -63,25 +59,14 @@ HEADINGS = {
     ("error-unknown-client", "en"): "Unknown application",
     ("error-unknown-client", "de"): "Unbekannte Anwendung",
     ("error-expired-interaction", "de"): "Diese Anmeldung ist abgelaufen",
+    ("error-database-unavailable", "en"): "Temporarily unavailable",
     ("error-database-unavailable", "de"): "Vorübergehend nicht verfügbar",
+    ("error-unregistered-redirect-uri", "en"): "This application's return address is not registered",
 }
 SERIOUS = frozenset({"serious", "critical"})
 
 
-def _outage(op: OP) -> dict[str, Any]:
-    pages = Pages()
-    bodies, headers = {}, {}
-    for language in LANGUAGES:
-        tag = language["tag"]
-        response = pages.explained_error(
-            outage(), status_code=503, language=pages.catalogs.get(tag)
-        )
-        bodies[tag] = bytes(response.body).decode("utf-8")
-        headers = {k: v for k, v in response.headers.items() if k != "content-length"}
-    return {"url": f"{op.url}/interaction/outage-demo", "bodies": bodies, "headers": headers}
-
-
-def _config(op: OP, chromium: str) -> dict[str, Any]:
+def _config(op: OP, down: str, chromium: str) -> dict[str, Any]:
     authorize = {
         "client_id": op.client_id,
         "redirect_uri": f"{RP_ORIGIN}/cb",
@@ -115,7 +100,7 @@ def _config(op: OP, chromium: str) -> dict[str, Any]:
             },
             {"name": "expired-interaction", "url": f"{op.url}/interaction/no-such-sign-in"},
         ],
-        "outage": _outage(op),
+        "outage_url": f"{down}/authorize?{urlencode(authorize)}",
     }
 
 
@@ -143,9 +128,9 @@ def run_browser(config: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
 
 @pytest.mark.timeout(600)
 def test_every_page_in_both_languages_at_both_widths(
-    op: OP, chromium: str, node_modules: Path
+    op: OP, op_without_database: str, chromium: str, node_modules: Path
 ) -> None:
-    result = run_browser(_config(op, chromium))
+    result = run_browser(_config(op, op_without_database, chromium))
     print(f"\nscreenshots of the pages: {SCREENSHOTS}")
     shown = {(p["name"], p["language"], p["width"]): p for p in result["pages"]}
     expected = {

@@ -132,10 +132,7 @@ async function run(browser, variant) {
       await page.goto(error.url);
       await record(page, `error-${error.name}`, variant);
     }
-    await page.route(cfg.outage.url, (route) =>
-      route.fulfill({ status: 503, headers: cfg.outage.headers, body: cfg.outage.bodies[variant.language] }),
-    );
-    await page.goto(cfg.outage.url);
+    await page.goto(cfg.outage_url);
     await record(page, 'error-database-unavailable', variant);
   });
 

@@ -84,15 +84,19 @@ def pages_on_outage(handler: Handler) -> Handler:
     return wrapped
 
 
-def render(request: Request, outcome: PageOutcome | Interact) -> Response:
+def render(
+    request: Request, outcome: PageOutcome | Interact, ui_locales: Sequence[str] = ()
+) -> Response:
+    """The response for `outcome`; `ui_locales` is the request's, when there is one."""
     pages = _pages(request)
     match outcome:
         case ShowError(title, message, status_code):
-            return error_page(request, explain(title, message), status_code)
+            return error_page(request, explain(title, message), status_code, ui_locales)
         case Respond(RedirectTo(location), opbs):
             return set_browser_state(_redirect(location), opbs, _provider(request).settings)
         case Respond(FormPost(action, fields), opbs):
-            response = pages.form_post(action=action, fields=fields, language=language_of(request))
+            language = language_of(request, ui_locales)
+            response = pages.form_post(action=action, fields=fields, language=language)
             return set_browser_state(response, opbs, _provider(request).settings)
         case Interact(handle):
             return _redirect(f"/interaction/{handle}")
@@ -150,7 +154,9 @@ async def authorize(request: Request) -> Response:
     outcome = await provider.authorization.authorize(
         params.values, params.repeated, browser_of(request), cookies
     )
-    return apply_cookies(render(request, outcome), cookies, provider.settings)
+    # Only to pick the language of a page shown before the request is parsed (an error).
+    ui_locales = params.values.get("ui_locales", "").split(" ")[:16]
+    return apply_cookies(render(request, outcome, ui_locales), cookies, provider.settings)
 
 
 @pages_on_outage
