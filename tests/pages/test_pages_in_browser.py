@@ -61,7 +61,10 @@ HEADINGS = {
     ("error-expired-interaction", "de"): "Diese Anmeldung ist abgelaufen",
     ("error-database-unavailable", "en"): "Temporarily unavailable",
     ("error-database-unavailable", "de"): "Vorübergehend nicht verfügbar",
-    ("error-unregistered-redirect-uri", "en"): "This application's return address is not registered",
+    (
+        "error-unregistered-redirect-uri",
+        "en",
+    ): "This application's return address is not registered",
 }
 SERIOUS = frozenset({"serious", "critical"})
 
