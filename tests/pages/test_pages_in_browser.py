@@ -111,8 +111,9 @@ def run_browser(config: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
     node = shutil.which("node")
     if node is None:
         unavailable("node is not on PATH")
-    if SCREENSHOTS.exists():
-        shutil.rmtree(SCREENSHOTS)
+    out = Path(config["out"])
+    if out.exists():
+        shutil.rmtree(out)
     done = subprocess.run(
         [node, str(NODE_DIR / "pages.mjs"), json.dumps(config)],
         cwd=NODE_DIR,
@@ -164,3 +165,24 @@ def test_every_page_in_both_languages_at_both_widths(
     blocked = [line for line in result["log"] if "Content Security Policy" in line]
     assert not problems, "\n".join(problems)
     assert not blocked, "\n".join(blocked)
+
+
+@pytest.mark.timeout(300)
+def test_an_operators_theme_in_the_browser(
+    themed_op: OP, chromium: str, node_modules: Path
+) -> None:
+    """The themed login page: the operator's name, logo, colour and template, still clean."""
+    config = {**_config(themed_op, "http://unused.invalid", chromium), "themed": True}
+    config["out"] = str(SCREENSHOTS.parent / "screenshots-theme")
+    result = run_browser(config)
+    print(f"\nscreenshots of the themed pages: {config['out']}")
+    assert len(result["pages"]) == len(LANGUAGES) * len(WIDTHS)
+    for page in result["pages"]:
+        where = f"{page['language']}-{page['width']}"
+        assert page["product"] == "ACME Account", where
+        assert page["logo"] > 0, f"{where}: the theme's logo did not load"
+        assert page["accent"] == "rgb(123, 44, 191)", where  # #7b2cbf
+        assert page["title"].endswith(" · ACME Account"), where
+        assert page["footer"] == "Need help? Call ACME support.", where  # its base.html
+        serious = [v for v in page["violations"] if v["impact"] in SERIOUS]
+        assert serious == [], f"{where}: {serious}"

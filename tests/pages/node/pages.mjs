@@ -50,6 +50,13 @@ async function record(page, name, variant, { axe = true } = {}) {
     lang: document.documentElement.lang,
     h1: document.querySelector('h1')?.textContent.trim() ?? '',
     title: document.title,
+    product: document.querySelector('.product')?.textContent.trim() ?? '',
+    footer: document.querySelector('footer')?.textContent.trim() ?? '',
+    logo: document.querySelector('img.logo')?.naturalWidth ?? 0,
+    accent: (() => {
+      const button = document.querySelector('button.primary');
+      return button ? getComputedStyle(button).backgroundColor : null;
+    })(),
     overflow: document.documentElement.scrollWidth > window.innerWidth,
     stylesheet: [...document.styleSheets].some((s) => {
       try {
@@ -102,6 +109,14 @@ async function signIn(page, password) {
   await Promise.all([page.waitForNavigation(), page.click('form.stack button[type="submit"]')]);
 }
 
+async function runThemed(browser, variant) {
+  await withPage(browser, variant, {}, async (page) => {
+    await page.goto(cfg.authorize_url);
+    await page.waitForSelector('input[name="password"]');
+    await record(page, 'themed-login', variant);
+  });
+}
+
 async function run(browser, variant) {
   await withPage(browser, variant, {}, async (page) => {
     await page.goto(cfg.authorize_url);
@@ -152,7 +167,8 @@ async function main() {
   try {
     for (const language of cfg.languages) {
       for (const [width, viewport] of Object.entries(cfg.widths)) {
-        await run(browser, { language: language.tag, locale: language.locale, width, viewport });
+        const variant = { language: language.tag, locale: language.locale, width, viewport };
+        await (cfg.themed ? runThemed(browser, variant) : run(browser, variant));
       }
     }
   } finally {
