@@ -8,8 +8,9 @@ sniffing and referrer headers of SECURITY.md G6 (WEB-01, WEB-02, WEB-08).
 Text that comes from clients or requests (client names, user names, scopes, claims) is shown with
 bidi controls and zero-width characters removed (WEB-09); client links are shown only for https.
 
-The form_post page (OAuth 2.0 Form Post Response Mode; SECURITY.md RDR-09) is the one page with a
-script: an inline auto-submit carrying a fresh nonce, the only script its CSP allows.
+The form_post page (OAuth 2.0 Form Post Response Mode; SECURITY.md RDR-09) carries a script: an
+inline auto-submit with a fresh nonce, the only script its CSP allows (the logged-out page's
+"continue" is the other). Both work without JavaScript.
 
 Every page is rendered in a `Language` (web/i18n.py) chosen by the caller; templates translate
 with `{% trans %}` and `_()`, and text from the provider is translated by its English msgid.
@@ -108,7 +109,8 @@ class Pages:
             lstrip_blocks=True,
             extensions=["jinja2.ext.i18n"],
         )
-        # newstyle: `{% trans %}` variables are escaped, `%` needs no doubling outside blocks.
+        # newstyle: placeholders are filled (and escaped) by gettext itself, so every message
+        # is %-formatted; a literal percent sign in a message must be written `%%`.
         self._env.install_gettext_callables(  # type: ignore[attr-defined]
             _gettext, _ngettext, newstyle=True
         )
