@@ -39,6 +39,8 @@ class Settings:
     workers: int = 1
     code_ttl: int = 60
     access_token_ttl: int = 3600
+    # `aud` of JWT access tokens (RFC 9068 §3: the default resource); None means the issuer.
+    access_token_audience: str | None = None
     id_token_ttl: int = 3600
     refresh_token_ttl: int = 30 * 24 * 3600
     refresh_grace_period: int = 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from idgate.clock import Clock
 from idgate.config import Settings
 from idgate.crypto.random import constant_time_equals, new_secret, secret_hash
+from idgate.protocol.access_token import Authentication
 from idgate.protocol.authorize import (
     AuthorizationRequest,
     AuthorizePolicy,
@@ -311,7 +312,7 @@ class AuthorizationService:
             fields["code"] = code
         if request.returns_token:
             issued = await self._issuer.access_token(
-                client_id=client.client_id,
+                client=client,
                 subject=session.subject,
                 scopes=request.scopes,
                 data={
@@ -319,6 +320,7 @@ class AuthorizationService:
                     "claims": _userinfo_claims(request),
                     "claims_locales": list(request.claims_locales),
                 },
+                authentication=Authentication(session.auth_time, session.acr, session.amr),
             )
             access_token = issued.value
             fields.update(

@@ -17,6 +17,7 @@ from idgate.crypto.errors import CryptoError
 from idgate.crypto.jwt import unverified_header, verify_hmac_jwt, verify_jwt
 from idgate.crypto.random import constant_time_equals, derive_secret, new_secret, secret_hash
 from idgate.crypto.sealing import KeySealer
+from idgate.protocol.access_token import Authentication
 from idgate.protocol.authorize import ClaimsRequest
 from idgate.protocol.claims import release_claims
 from idgate.protocol.client_auth import (
@@ -46,7 +47,7 @@ from idgate.protocol.token import (
     token_response,
 )
 from idgate.provider.client_keys import ClientKeyResolver
-from idgate.provider.tokens import TokenIssuer
+from idgate.provider.tokens import IssuedToken, TokenIssuer
 from idgate.storage.base import Storage, StoredToken
 
 ASYMMETRIC_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
@@ -179,7 +180,7 @@ class TokenService:
             "claims_locales": list(data.claims_locales),
         }
         access = await self._issuer.access_token(
-            client_id=client.client_id,
+            client=client,
             subject=data.subject,
             scopes=data.scopes,
             data={
@@ -189,6 +190,7 @@ class TokenService:
             },
             family_id=family,
             code_hash=code_hash,
+            authentication=Authentication(data.auth_time, data.acr, tuple(data.amr)),
         )
         refresh = None
         if refresh_allowed(client, data.scopes):
@@ -288,17 +290,8 @@ class TokenService:
         if subject is None or account is None or account.disabled:
             raise InvalidGrant("the End-User's account is no longer active")
         family = used.family_id or new_secret(16)
-        access = await self._issuer.access_token(
-            client_id=client.client_id,
-            subject=subject,
-            scopes=scopes,
-            data={
-                "sid": used.data.get("sid"),
-                "claims": _userinfo_claims(used.data.get("claims")),
-                "claims_locales": used.data.get("claims_locales") or [],
-            },
-            family_id=family,
-            value=self._successor("access", presented),
+        access = await self._refreshed_access_token(
+            client, used, scopes, family, value=self._successor("access", presented)
         )
         rotated = await self._issuer.refresh_token(
             client_id=client.client_id,
@@ -311,6 +304,30 @@ class TokenService:
         )
         return await self._refresh_response(
             client, account.claims, used, scopes, access.value, access.expires_in, rotated.value
+        )
+
+    async def _refreshed_access_token(
+        self,
+        client: Client,
+        used: StoredToken,
+        scopes: tuple[str, ...],
+        family: str,
+        *,
+        value: str | None,
+    ) -> IssuedToken:
+        """The access token a refresh gives, in the refresh token's family."""
+        return await self._issuer.access_token(
+            client=client,
+            subject=used.subject,
+            scopes=scopes,
+            data={
+                "sid": used.data.get("sid"),
+                "claims": _userinfo_claims(used.data.get("claims")),
+                "claims_locales": used.data.get("claims_locales") or [],
+            },
+            family_id=family,
+            value=value,
+            authentication=Authentication.from_context(used.data),
         )
 
     async def _refresh_response(
@@ -362,6 +379,19 @@ class TokenService:
                 return None
             successor = await self._storage.tokens.get(secret_hash(refresh_value))
             access = await self._storage.tokens.get(secret_hash(access_value))
+            if (
+                successor is not None
+                and access is None
+                and self._issuer.issues_jwt_access_tokens(client)
+            ):
+                # A JWT access token cannot be derived again: the retry gets a new one, of the
+                # same family, so revoking the family still takes it along.
+                if successor.used_at is not None or successor.revoked_at is not None:
+                    return None
+                fresh = await self._refreshed_access_token(
+                    client, existing, scopes, successor.family_id or new_secret(16), value=None
+                )
+                access, access_value = fresh.record, fresh.value
             if successor is not None and access is not None:
                 live = successor.used_at is None and successor.revoked_at is None
                 if not live or access.revoked_at is not None or access.scope != " ".join(scopes):
@@ -396,7 +426,7 @@ class TokenService:
             raise InvalidRequest("public clients cannot use client_credentials")
         scopes = check_client_credentials_scopes(grant.scopes, client.metadata.scope)
         access = await self._issuer.access_token(
-            client_id=client.client_id, subject=None, scopes=scopes, data={}
+            client=client, subject=None, scopes=scopes, data={}
         )
         return token_response(access_token=access.value, expires_in=access.expires_in, scope=scopes)
 
