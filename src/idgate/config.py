@@ -49,6 +49,8 @@ class Settings:
     allow_plain_pkce: bool = False
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
+    # Seconds between background purges of expired rows (each process, with jitter).
+    cleanup_interval: int = 300
     # PEM CA certificates trusted for idgate's own https requests (jwks_uri,
     # sector_identifier_uri), in addition to the default bundle.
     outbound_ca_file: str | None = None
@@ -136,7 +138,13 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError("issuer must not have a query or fragment (Discovery 1.0 §3)")
     if settings.workers < 1:
         raise ConfigError("workers must be at least 1")
-    for name in ("code_ttl", "access_token_ttl", "id_token_ttl", "refresh_token_ttl"):
+    for name in (
+        "code_ttl",
+        "access_token_ttl",
+        "id_token_ttl",
+        "refresh_token_ttl",
+        "cleanup_interval",
+    ):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be a positive number of seconds")
     # The issuer is compared as a string everywhere (RFC 9207): keep it without a trailing slash.
