@@ -330,3 +330,32 @@ async def test_refresh_retry_within_grace_gets_a_fresh_jwt(database_url: str) ->
             assert late.json()["error"] == "invalid_grant"
     finally:
         await provider.close()
+
+
+async def test_key_rotation_keeps_earlier_jwts_verifiable(op, browser: OPBrowser) -> None:  # type: ignore[no-untyped-def]
+    client = await register(op, access_token_format="jwt")
+    before = await code_tokens(browser, client)
+    old_header, _ = await verify_access_token(browser.http, before["access_token"])
+    rotation = await op.keys.rotate("RS256")
+    assert rotation.retired == old_header["kid"]
+    after = await code_tokens(browser, client)
+    new_header, _ = await verify_access_token(browser.http, after["access_token"])
+    assert new_header["kid"] == rotation.activated != old_header["kid"]
+    # The retired key stays in the JWKS, so the earlier token still verifies and is live.
+    await verify_access_token(browser.http, before["access_token"])
+    assert (await introspect(browser.http, client, before["access_token"]))["active"] is True
+
+
+async def test_dynamic_registration_accepts_the_format(database_url: str) -> None:
+    provider = await open_test_provider(database_url, registration="open")
+    try:
+        async with asgi_client(create_app(provider)) as http:
+            doc = {"redirect_uris": ["https://rp.example/cb"], "access_token_format": "jwt"}
+            created = await http.post("/register", json=doc)
+            assert created.status_code == 201, created.text
+            assert created.json()["access_token_format"] == "jwt"
+            bad = await http.post("/register", json={**doc, "access_token_format": "paseto"})
+            assert bad.status_code == 400
+            assert bad.json()["error"] == "invalid_client_metadata"
+    finally:
+        await provider.close()
