@@ -194,7 +194,7 @@ class TokenService:
         )
         refresh = None
         if refresh_allowed(client, data.scopes):
-            refresh = await self._issuer.refresh_token(
+            refresh = self._issuer.refresh_token(
                 client_id=client.client_id,
                 subject=data.subject,
                 scopes=data.scopes,
@@ -202,6 +202,7 @@ class TokenService:
                 family_id=family,
                 code_hash=code_hash,
             )
+        await self._issuer.store(access, *([refresh] if refresh else []))
         id_token = None
         if OPENID in data.scopes:
             id_token = await self._id_token(
@@ -293,7 +294,7 @@ class TokenService:
         access = await self._refreshed_access_token(
             client, used, scopes, family, value=self._successor("access", presented)
         )
-        rotated = await self._issuer.refresh_token(
+        rotated = self._issuer.refresh_token(
             client_id=client.client_id,
             subject=subject,
             scopes=tuple(used.scope.split()),
@@ -302,6 +303,7 @@ class TokenService:
             expires_at=used.expires_at,
             value=self._successor("refresh", presented),
         )
+        await self._issuer.store(access, rotated)
         return await self._refresh_response(
             client, account.claims, used, scopes, access.value, access.expires_in, rotated.value
         )
@@ -315,7 +317,7 @@ class TokenService:
         *,
         value: str | None,
     ) -> IssuedToken:
-        """The access token a refresh gives, in the refresh token's family."""
+        """The access token a refresh gives, in the refresh token's family (not yet stored)."""
         return await self._issuer.access_token(
             client=client,
             subject=used.subject,
@@ -391,6 +393,7 @@ class TokenService:
                 fresh = await self._refreshed_access_token(
                     client, existing, scopes, successor.family_id or new_secret(16), value=None
                 )
+                await self._issuer.store(fresh)
                 access, access_value = fresh.record, fresh.value
             if successor is not None and access is not None:
                 live = successor.used_at is None and successor.revoked_at is None
@@ -428,6 +431,7 @@ class TokenService:
         access = await self._issuer.access_token(
             client=client, subject=None, scopes=scopes, data={}
         )
+        await self._issuer.store(access)
         return token_response(access_token=access.value, expires_in=access.expires_in, scope=scopes)
 
 

@@ -69,7 +69,7 @@ class TokenIssuer:
         )
         return code
 
-    async def _token(
+    def _token(
         self,
         kind: str,
         ttl: int,
@@ -97,8 +97,11 @@ class TokenIssuer:
             family_id=family_id,
             code_hash=code_hash,
         )
-        await self._tokens.add(record)
         return IssuedToken(value=value, expires_in=ttl, record=record)
+
+    async def store(self, *issued: IssuedToken) -> None:
+        """Store the tokens of one response, together: until then none of them is valid."""
+        await self._tokens.add_all(*(token.record for token in issued))
 
     async def access_token(
         self,
@@ -112,41 +115,51 @@ class TokenIssuer:
         value: str | None = None,
         authentication: Authentication | None = None,
     ) -> IssuedToken:
-        """An access token for `client`: opaque, or a JWT when the client asked for them.
+        """A new access token, not yet stored (see `store`): opaque, or a JWT when the client
+        asked for them.
 
         `value` fixes an opaque token's value (a derived refresh successor); a JWT cannot be
         derived again, so it is ignored there. `authentication` feeds a JWT's `auth_time`,
-        `acr` and `amr`.
+        `acr` and `amr`. Only JWTs await anything (the key ring, from memory).
         """
         ttl = self._settings.access_token_ttl
-        now = self._clock.now()
-        if self.issues_jwt_access_tokens(client):
-            audience = self.access_token_audience()
-            claims = jwt_access_token_claims(
-                issuer=self._settings.issuer,
-                audience=audience,
-                subject=self.subject(client, subject) if subject else client.client_id,
+        if not self.issues_jwt_access_tokens(client):
+            return self._token(
+                "access",
+                ttl,
                 client_id=client.client_id,
-                issued_at=now,
-                expires_at=now + ttl,
-                jti=new_secret(16),
+                subject=subject,
                 scopes=scopes,
-                authentication=authentication,
+                data=data,
+                family_id=family_id,
+                code_hash=code_hash,
+                value=value,
             )
-            key = (await self._keys.keyring()).signing_key(ACCESS_TOKEN_ALG)
-            value = sign_jwt(claims, key, typ=ACCESS_TOKEN_TYP)
-            # Introspection reports the JWT's own audience.
-            data = {**data, "aud": audience}
-        return await self._token(
+        now = self._clock.now()
+        audience = self.access_token_audience()
+        claims = jwt_access_token_claims(
+            issuer=self._settings.issuer,
+            audience=audience,
+            subject=self.subject(client, subject) if subject else client.client_id,
+            client_id=client.client_id,
+            issued_at=now,
+            expires_at=now + ttl,
+            jti=new_secret(16),
+            scopes=scopes,
+            authentication=authentication,
+        )
+        key = (await self._keys.keyring()).signing_key(ACCESS_TOKEN_ALG)
+        return self._token(
             "access",
             ttl,
             client_id=client.client_id,
             subject=subject,
             scopes=scopes,
-            data=data,
+            # Introspection reports the JWT's own audience.
+            data={**data, "aud": audience},
             family_id=family_id,
             code_hash=code_hash,
-            value=value,
+            value=sign_jwt(claims, key, typ=ACCESS_TOKEN_TYP),
             now=now,
         )
 
@@ -160,7 +173,7 @@ class TokenIssuer:
         endpoint is the one resource server idgate always has."""
         return self._settings.access_token_audience or self._settings.issuer
 
-    async def refresh_token(
+    def refresh_token(
         self,
         *,
         client_id: str,
@@ -172,11 +185,12 @@ class TokenIssuer:
         expires_at: int | None = None,
         value: str | None = None,
     ) -> IssuedToken:
-        """A refresh token; rotations keep the family's absolute expiry (`expires_at`)."""
+        """A new refresh token, not yet stored (see `store`); rotations keep the family's
+        absolute expiry (`expires_at`)."""
         ttl = self._settings.refresh_token_ttl
         if expires_at is not None:
             ttl = max(1, expires_at - self._clock.now())
-        return await self._token(
+        return self._token(
             "refresh",
             ttl,
             client_id=client_id,
