@@ -41,6 +41,8 @@ class Settings:
     workers: int = 1
     code_ttl: int = 60
     access_token_ttl: int = 3600
+    # `aud` of JWT access tokens (RFC 9068 §3: the default resource); None means the issuer.
+    access_token_audience: str | None = None
     id_token_ttl: int = 3600
     refresh_token_ttl: int = 30 * 24 * 3600
     refresh_grace_period: int = 0
@@ -49,6 +51,8 @@ class Settings:
     allow_plain_pkce: bool = False
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
+    # Seconds between background purges of expired rows (each process, with jitter).
+    cleanup_interval: int = 300
     # PEM CA certificates trusted for idgate's own https requests (jwks_uri,
     # sector_identifier_uri), in addition to the default bundle.
     outbound_ca_file: str | None = None
@@ -143,7 +147,13 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError("issuer must not have a query or fragment (Discovery 1.0 §3)")
     if settings.workers < 1:
         raise ConfigError("workers must be at least 1")
-    for name in ("code_ttl", "access_token_ttl", "id_token_ttl", "refresh_token_ttl"):
+    for name in (
+        "code_ttl",
+        "access_token_ttl",
+        "id_token_ttl",
+        "refresh_token_ttl",
+        "cleanup_interval",
+    ):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be a positive number of seconds")
     for name in ("accent_color", "accent_color_dark"):

@@ -136,6 +136,30 @@ async def test_revocation(op, browser: OPBrowser) -> None:  # type: ignore[no-un
     assert anonymous.status_code == 401
 
 
+async def test_token_type_hint_is_honoured_but_not_trusted(op, browser: OPBrowser) -> None:  # type: ignore[no-untyped-def]
+    """RFC 7662 §2.1, RFC 7009 §2.1: a wrong or unknown hint changes nothing; the token is
+    found whatever it says."""
+    c1 = await register(op)
+    tokens = await tokens_for(browser, c1)
+    access, refresh = tokens["access_token"], tokens["refresh_token"]
+    for token, hint, kind in (
+        (access, "refresh_token", "Bearer"),
+        (refresh, "access_token", "refresh_token"),
+        (access, "id_token", "Bearer"),
+        (refresh, "", "refresh_token"),
+    ):
+        body = (await introspect(browser.http, c1, token, token_type_hint=hint)).json()
+        assert body["active"] is True, (hint, body)
+        assert body["token_type"] == kind
+    # A refresh token revoked under the access_token hint still takes its family along.
+    revoked = await revoke(browser.http, c1, refresh, token_type_hint="access_token")
+    assert revoked.status_code == 200
+    for token in (access, refresh):
+        assert (await introspect(browser.http, c1, token)).json() == {"active": False}
+    unknown_hint = await revoke(browser.http, c1, "unknown", token_type_hint="bogus")
+    assert unknown_hint.status_code == 200
+
+
 async def test_revoking_a_refresh_token_revokes_its_family(op, browser: OPBrowser) -> None:  # type: ignore[no-untyped-def]
     c1 = await register(op)
     first = await tokens_for(browser, c1)
@@ -202,8 +226,54 @@ async def test_discovery_lists_introspection_and_revocation(http) -> None:  # ty
     doc = (await http.get("/.well-known/openid-configuration")).json()
     assert doc["introspection_endpoint"] == f"{TEST_ISSUER}/introspect"
     assert doc["revocation_endpoint"] == f"{TEST_ISSUER}/revoke"
-    assert "none" not in doc["introspection_endpoint_auth_methods_supported"]
-    assert "client_secret_basic" in doc["revocation_endpoint_auth_methods_supported"]
+    confidential = {
+        "client_secret_basic",
+        "client_secret_post",
+        "client_secret_jwt",
+        "private_key_jwt",
+    }
+    # Introspection needs real authentication (RFC 7662 §2.1); a public client may revoke its
+    # own tokens with its client_id alone (RFC 7009 §2.1, §5).
+    assert set(doc["introspection_endpoint_auth_methods_supported"]) == confidential
+    assert set(doc["revocation_endpoint_auth_methods_supported"]) == confidential | {"none"}
+    for endpoint in ("introspection", "revocation"):
+        algs = doc[f"{endpoint}_endpoint_auth_signing_alg_values_supported"]
+        assert "none" not in algs
+        assert {"RS256", "HS256"} <= set(algs)
+
+
+async def test_introspection_and_revocation_with_client_secret_post(op, browser: OPBrowser) -> None:  # type: ignore[no-untyped-def]
+    """An advertised method other than Basic works at both endpoints."""
+    c1 = await register(op, token_endpoint_auth_method="client_secret_post")
+    params = await browser.sign_in(
+        client_id=c1.client_id,
+        redirect_uri=c1.redirect_uri,
+        response_type="code",
+        scope="openid",
+        prompt="consent",
+    )
+    credentials = {"client_id": c1.client_id, "client_secret": c1.client_secret}
+    tokens = (
+        await browser.http.post(
+            "/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": params["code"],
+                "redirect_uri": c1.redirect_uri,
+                **credentials,
+            },
+        )
+    ).json()
+    token = tokens["access_token"]
+    active = await browser.http.post("/introspect", data={"token": token, **credentials})
+    assert active.json()["active"] is True
+    wrong = {**credentials, "client_secret": "wrong"}
+    refused = await browser.http.post("/introspect", data={"token": token, **wrong})
+    assert refused.status_code == 401
+    assert (await browser.http.post("/revoke", data={"token": token, **wrong})).status_code == 401
+    assert (await browser.http.post("/revoke", data={"token": token, **credentials})).is_success
+    gone = await browser.http.post("/introspect", data={"token": token, **credentials})
+    assert gone.json() == {"active": False}
 
 
 async def test_introspection_gives_the_pairwise_sub(op, browser: OPBrowser) -> None:  # type: ignore[no-untyped-def]

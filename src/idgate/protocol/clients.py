@@ -9,9 +9,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
+from idgate.protocol.access_token import ACCESS_TOKEN_FORMATS, AccessTokenFormat
 from idgate.protocol.errors import InvalidClientMetadata, InvalidRedirectUriMetadata
 from idgate.protocol.logout import check_logout_uri
 from idgate.protocol.subjects import SUBJECT_TYPES, check_sector_identifier_uri, sector_identifier
@@ -69,7 +70,8 @@ class ClientMetadata:
     first_party: bool = False
     # May introspect every token, not only its own (RFC 7662 §4): set by the operator only.
     resource_server: bool = False
-    access_token_format: str = "opaque"
+    # An idgate extension (protocol/access_token.py): "jwt" for RFC 9068 JWT access tokens.
+    access_token_format: AccessTokenFormat = "opaque"
     # OpenID Connect Core §8, Registration 1.0 §2 (protocol/subjects.py).
     subject_type: str = "public"
     sector_identifier_uri: str | None = None
@@ -322,7 +324,10 @@ def parse_client_metadata(doc: Mapping[str, Any]) -> ClientMetadata:
         post_logout_redirect_uris=post_logout,
         first_party=first_party,
         resource_server=resource_server,
-        access_token_format=_choice(doc, "access_token_format", ("opaque", "jwt"), "opaque"),
+        access_token_format=cast(
+            AccessTokenFormat,
+            _choice(doc, "access_token_format", ACCESS_TOKEN_FORMATS, "opaque"),
+        ),
         subject_type=subject_type,
         sector_identifier_uri=sector_uri,
         userinfo_signed_response_alg=userinfo_alg,

@@ -30,6 +30,8 @@ class TokenView:
     expires_at: int
     revoked: bool
     rotated: bool
+    # The audience a JWT access token names (RFC 9068 §3); None for opaque tokens.
+    audience: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +85,7 @@ def introspection_response(
         "exp": token.expires_at,
         "iat": token.issued_at,
         "iss": issuer,
-        "aud": token.client_id,
+        "aud": token.audience or token.client_id,
     }
     if token.subject is not None:
         body["sub"] = subject or token.subject

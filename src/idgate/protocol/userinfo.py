@@ -44,8 +44,9 @@ __all__ = [
     "userinfo_claims",
 ]
 
-# idgate's access tokens are 43 characters; anything much longer is not one of ours.
-MAX_ACCESS_TOKEN_LENGTH: Final = 1024
+# Opaque access tokens are 43 characters; JWT access tokens (RFC 9068) about 1 KB with a
+# 2048-bit RSA key, and under 2 KB with a 4096-bit one. Anything longer is not one of ours.
+MAX_ACCESS_TOKEN_LENGTH: Final = 4096
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # Claims the protocol sets (Core §5.3.2; RFC 7519 §4.1): never copied from an account.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from idgate.clock import Clock
 from idgate.config import Settings
 from idgate.crypto.random import constant_time_equals, new_secret, secret_hash
+from idgate.protocol.access_token import Authentication
 from idgate.protocol.authorize import (
     AuthorizationRequest,
     AuthorizePolicy,
@@ -327,8 +328,8 @@ class AuthorizationService:
             code = await self._issuer.code(client.client_id, bound.to_dict(), expires_at=expires_at)
             fields["code"] = code
         if request.returns_token:
-            issued = self._issuer.access_token(
-                client_id=client.client_id,
+            issued = await self._issuer.access_token(
+                client=client,
                 subject=session.subject,
                 scopes=request.scopes,
                 data={
@@ -336,6 +337,7 @@ class AuthorizationService:
                     "claims": _userinfo_claims(request),
                     "claims_locales": list(request.claims_locales),
                 },
+                authentication=Authentication(session.auth_time, session.acr, session.amr),
             )
             await self._issuer.store(issued)
             access_token = issued.value

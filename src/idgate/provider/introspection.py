@@ -24,6 +24,7 @@ from idgate.storage.base import Storage, StoredToken
 
 
 def _view(token: StoredToken) -> TokenView:
+    audience = token.data.get("aud")
     return TokenView(
         kind=token.kind,
         client_id=token.client_id,
@@ -33,6 +34,7 @@ def _view(token: StoredToken) -> TokenView:
         expires_at=token.expires_at,
         revoked=token.revoked_at is not None,
         rotated=token.kind == "refresh" and token.used_at is not None,
+        audience=audience if isinstance(audience, str) else None,
     )
 
 

@@ -17,6 +17,7 @@ from idgate.crypto.errors import CryptoError
 from idgate.crypto.jwt import unverified_header, verify_hmac_jwt, verify_jwt
 from idgate.crypto.random import constant_time_equals, derive_secret, new_secret, secret_hash
 from idgate.crypto.sealing import KeySealer
+from idgate.protocol.access_token import Authentication
 from idgate.protocol.authorize import ClaimsRequest
 from idgate.protocol.claims import release_claims
 from idgate.protocol.client_auth import (
@@ -46,7 +47,7 @@ from idgate.protocol.token import (
     token_response,
 )
 from idgate.provider.client_keys import ClientKeyResolver
-from idgate.provider.tokens import TokenIssuer
+from idgate.provider.tokens import IssuedToken, TokenIssuer
 from idgate.storage.base import Storage, StoredToken
 
 ASYMMETRIC_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
@@ -178,8 +179,8 @@ class TokenService:
             "claims": dict(data.claims) if data.claims else None,
             "claims_locales": list(data.claims_locales),
         }
-        access = self._issuer.access_token(
-            client_id=client.client_id,
+        access = await self._issuer.access_token(
+            client=client,
             subject=data.subject,
             scopes=data.scopes,
             data={
@@ -189,6 +190,7 @@ class TokenService:
             },
             family_id=family,
             code_hash=code_hash,
+            authentication=Authentication(data.auth_time, data.acr, tuple(data.amr)),
         )
         refresh = None
         if refresh_allowed(client, data.scopes):
@@ -289,17 +291,8 @@ class TokenService:
         if subject is None or account is None or account.disabled:
             raise InvalidGrant("the End-User's account is no longer active")
         family = used.family_id or new_secret(16)
-        access = self._issuer.access_token(
-            client_id=client.client_id,
-            subject=subject,
-            scopes=scopes,
-            data={
-                "sid": used.data.get("sid"),
-                "claims": _userinfo_claims(used.data.get("claims")),
-                "claims_locales": used.data.get("claims_locales") or [],
-            },
-            family_id=family,
-            value=self._successor("access", presented),
+        access = await self._refreshed_access_token(
+            client, used, scopes, family, value=self._successor("access", presented)
         )
         rotated = self._issuer.refresh_token(
             client_id=client.client_id,
@@ -313,6 +306,30 @@ class TokenService:
         await self._issuer.store(access, rotated)
         return await self._refresh_response(
             client, account.claims, used, scopes, access.value, access.expires_in, rotated.value
+        )
+
+    async def _refreshed_access_token(
+        self,
+        client: Client,
+        used: StoredToken,
+        scopes: tuple[str, ...],
+        family: str,
+        *,
+        value: str | None,
+    ) -> IssuedToken:
+        """The access token a refresh gives, in the refresh token's family (not yet stored)."""
+        return await self._issuer.access_token(
+            client=client,
+            subject=used.subject,
+            scopes=scopes,
+            data={
+                "sid": used.data.get("sid"),
+                "claims": _userinfo_claims(used.data.get("claims")),
+                "claims_locales": used.data.get("claims_locales") or [],
+            },
+            family_id=family,
+            value=value,
+            authentication=Authentication.from_context(used.data),
         )
 
     async def _refresh_response(
@@ -364,6 +381,20 @@ class TokenService:
                 return None
             successor = await self._storage.tokens.get(secret_hash(refresh_value))
             access = await self._storage.tokens.get(secret_hash(access_value))
+            if (
+                successor is not None
+                and access is None
+                and self._issuer.issues_jwt_access_tokens(client)
+            ):
+                # A JWT access token cannot be derived again: the retry gets a new one, of the
+                # same family, so revoking the family still takes it along.
+                if successor.used_at is not None or successor.revoked_at is not None:
+                    return None
+                fresh = await self._refreshed_access_token(
+                    client, existing, scopes, successor.family_id or new_secret(16), value=None
+                )
+                await self._issuer.store(fresh)
+                access, access_value = fresh.record, fresh.value
             if successor is not None and access is not None:
                 live = successor.used_at is None and successor.revoked_at is None
                 if not live or access.revoked_at is not None or access.scope != " ".join(scopes):
@@ -397,8 +428,8 @@ class TokenService:
         if client.is_public:
             raise InvalidRequest("public clients cannot use client_credentials")
         scopes = check_client_credentials_scopes(grant.scopes, client.metadata.scope)
-        access = self._issuer.access_token(
-            client_id=client.client_id, subject=None, scopes=scopes, data={}
+        access = await self._issuer.access_token(
+            client=client, subject=None, scopes=scopes, data={}
         )
         await self._issuer.store(access)
         return token_response(access_token=access.value, expires_in=access.expires_in, scope=scopes)

@@ -1,4 +1,9 @@
-"""Minting codes, access tokens, refresh tokens and ID Tokens; only hashes are stored."""
+"""Minting codes, access tokens, refresh tokens and ID Tokens; only hashes are stored.
+
+An access token is opaque, or a JWT (RFC 9068) for clients registered with
+`access_token_format: "jwt"`; either way the row stored is keyed by the hash of the string the
+client got, so everything that looks a token up treats both alike.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,12 @@ from idgate.clock import Clock
 from idgate.config import Settings
 from idgate.crypto.jwt import sign_jwt
 from idgate.crypto.random import new_secret, secret_hash
+from idgate.protocol.access_token import (
+    ACCESS_TOKEN_ALG,
+    ACCESS_TOKEN_TYP,
+    Authentication,
+    jwt_access_token_claims,
+)
 from idgate.protocol.clients import Client
 from idgate.protocol.id_token import IdTokenContext, id_token_claims
 from idgate.provider.keys import KeyManager
@@ -70,9 +81,10 @@ class TokenIssuer:
         family_id: str | None,
         code_hash: str | None,
         value: str | None = None,
+        now: int | None = None,
     ) -> IssuedToken:
         value = value or new_secret(32)
-        now = self._clock.now()
+        now = self._clock.now() if now is None else now
         record = StoredToken(
             token_hash=secret_hash(value),
             kind="access" if kind == "access" else "refresh",
@@ -91,29 +103,75 @@ class TokenIssuer:
         """Store the tokens of one response, together: until then none of them is valid."""
         await self._tokens.add_all(*(token.record for token in issued))
 
-    def access_token(
+    async def access_token(
         self,
         *,
-        client_id: str,
+        client: Client,
         subject: str | None,
         scopes: Sequence[str],
         data: Mapping[str, Any],
         family_id: str | None = None,
         code_hash: str | None = None,
         value: str | None = None,
+        authentication: Authentication | None = None,
     ) -> IssuedToken:
-        """A new access token, not yet stored (see `store`)."""
+        """A new access token, not yet stored (see `store`): opaque, or a JWT when the client
+        asked for them.
+
+        `value` fixes an opaque token's value (a derived refresh successor); a JWT cannot be
+        derived again, so it is ignored there. `authentication` feeds a JWT's `auth_time`,
+        `acr` and `amr`. Only JWTs await anything (the key ring, from memory).
+        """
+        ttl = self._settings.access_token_ttl
+        if not self.issues_jwt_access_tokens(client):
+            return self._token(
+                "access",
+                ttl,
+                client_id=client.client_id,
+                subject=subject,
+                scopes=scopes,
+                data=data,
+                family_id=family_id,
+                code_hash=code_hash,
+                value=value,
+            )
+        now = self._clock.now()
+        audience = self.access_token_audience()
+        claims = jwt_access_token_claims(
+            issuer=self._settings.issuer,
+            audience=audience,
+            subject=self.subject(client, subject) if subject else client.client_id,
+            client_id=client.client_id,
+            issued_at=now,
+            expires_at=now + ttl,
+            jti=new_secret(16),
+            scopes=scopes,
+            authentication=authentication,
+        )
+        key = (await self._keys.keyring()).signing_key(ACCESS_TOKEN_ALG)
         return self._token(
             "access",
-            self._settings.access_token_ttl,
-            client_id=client_id,
+            ttl,
+            client_id=client.client_id,
             subject=subject,
             scopes=scopes,
-            data=data,
+            # Introspection reports the JWT's own audience.
+            data={**data, "aud": audience},
             family_id=family_id,
             code_hash=code_hash,
-            value=value,
+            value=sign_jwt(claims, key, typ=ACCESS_TOKEN_TYP),
+            now=now,
         )
+
+    @staticmethod
+    def issues_jwt_access_tokens(client: Client) -> bool:
+        return client.metadata.access_token_format == "jwt"
+
+    def access_token_audience(self) -> str:
+        """RFC 9068 §3: without a `resource` parameter (RFC 8707, not built) a default
+        resource: the operator's `access_token_audience`, else the issuer, whose UserInfo
+        endpoint is the one resource server idgate always has."""
+        return self._settings.access_token_audience or self._settings.issuer
 
     def refresh_token(
         self,

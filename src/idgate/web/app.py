@@ -152,7 +152,11 @@ def create_served_app() -> Starlette:
         provider = await Provider.open(settings)
         app.state.provider = provider
         janitor = asyncio.create_task(
-            Janitor(provider.storage.maintenance, provider.clock).run_forever()
+            Janitor(
+                provider.storage.maintenance,
+                provider.clock,
+                interval=settings.cleanup_interval,
+            ).run_forever()
         )
         try:
             yield
