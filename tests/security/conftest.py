@@ -1,0 +1,9 @@
+from security_support import (  # type: ignore[import-not-found]  # noqa: F401
+    browser,
+    c1,
+    c2,
+    http,
+    op,
+    p1,
+    second_http,
+)
