@@ -213,7 +213,7 @@ async def register(provider: Provider, **metadata: Any) -> RegisteredClient:
     }
     created = await provider.registration.register_trusted(doc)
     return RegisteredClient(
-        created.client.client_id, created.client_secret, doc["redirect_uris"][0]
+        created.client.client_id, created.client_secret, next(iter(doc["redirect_uris"]), "")
     )
 
 
