@@ -178,7 +178,9 @@ async def test_cookie_flags(browser: Browser, c1: RegisteredClient) -> None:
         assert morsel["path"].startswith("/"), header
         assert not morsel["domain"], header
         assert morsel["samesite"].lower() in ("lax", "strict", "none"), header
-        if morsel.key != BROWSER_STATE_COOKIE:  # the browser-state cookie is read by the iframe's script
+        if (
+            morsel.key != BROWSER_STATE_COOKIE
+        ):  # the browser-state cookie is read by the iframe's script
             assert morsel["httponly"], header
 
 
