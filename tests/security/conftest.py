@@ -4,6 +4,7 @@ from security_support import (  # type: ignore[import-not-found]  # noqa: F401
     c2,
     http,
     op,
+    open_http,
     p1,
     second_http,
 )

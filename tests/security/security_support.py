@@ -22,7 +22,13 @@ import httpx
 import pytest
 
 from idgate.provider import Provider
-from idgate.testing import TEST_ISSUER, asgi_client, parse_forms, response_params
+from idgate.testing import (
+    TEST_ISSUER,
+    asgi_client,
+    open_test_provider,
+    parse_forms,
+    response_params,
+)
 from idgate.web.app import create_app
 
 PASSWORD = "correct horse battery staple"
@@ -252,6 +258,18 @@ async def second_http(op: Provider) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(create_app(op)) as client:
         client.event_hooks["response"].append(_checked)
         yield client
+
+
+@pytest.fixture
+async def open_http(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The OP with open Dynamic Client Registration (`registration = "open"`)."""
+    provider = await open_test_provider(database_url, registration="open")
+    try:
+        async with asgi_client(create_app(provider)) as client:
+            client.event_hooks["response"].append(_checked)
+            yield client
+    finally:
+        await provider.close()
 
 
 @pytest.fixture
