@@ -8,6 +8,7 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwcrypto import jwk, jwt
 from security_support import (  # type: ignore[import-not-found]
+    PASSWORD,
     RP,
     TEST_ISSUER,
     Browser,
@@ -26,8 +28,11 @@ from security_support import (  # type: ignore[import-not-found]
     register,
 )
 
+from idgate.clock import FrozenClock
 from idgate.crypto.random import secret_hash
 from idgate.provider import Provider
+from idgate.testing import asgi_client, open_test_provider
+from idgate.web.app import create_app
 
 pytestmark = pytest.mark.anyio
 
@@ -457,3 +462,137 @@ async def test_revocation_is_real(
     assert (await http.post("/revoke", data=hinted, auth=c1.basic)).status_code == 200
     active = await http.post("/introspect", data={"token": token}, auth=c1.basic)
     assert active.json() == {"active": False}
+
+
+@pytest.fixture
+async def clocked(
+    database_url: str,
+) -> AsyncIterator[tuple[httpx.AsyncClient, Provider, FrozenClock]]:
+    """An OP on a clock the test moves, with short code and refresh token lifetimes."""
+    clock = FrozenClock(int(time.time()))
+    provider = await open_test_provider(database_url, clock=clock, code_ttl=5, refresh_token_ttl=15)
+    await provider.accounts.add("alice", PASSWORD)
+    try:
+        async with asgi_client(create_app(provider)) as http:
+            yield http, provider, clock
+    finally:
+        await provider.close()
+
+
+async def test_stale_codes_and_refresh_tokens(
+    clocked: tuple[httpx.AsyncClient, Provider, FrozenClock],
+) -> None:
+    # CODE-05 and RT-05: stale code; immortal refresh tokens (absolute lifetime kept on rotation).
+    http, provider, clock = clocked
+    client = await register(provider)
+    browser = Browser(http)
+    code = (await browser.callback(**code_request(client)))["code"]
+    clock.advance(7)
+    assert error_of(await exchange(http, client, code)) == "invalid_grant"
+    code = (await browser.callback(**code_request(client, scope="openid offline_access")))["code"]
+    refresh_token = (await exchange(http, client, code)).json()["refresh_token"]
+    for _ in range(3):
+        clock.advance(4)
+        data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        response = await http.post("/token", data=data, auth=client.basic)
+        if response.status_code != 200:
+            break
+        refresh_token = response.json()["refresh_token"]
+    clock.advance(4)
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    assert error_of(await http.post("/token", data=data, auth=client.basic)) == "invalid_grant"
+
+
+async def test_revocation_cascades_to_users_and_clients(
+    browser: Browser, op: Provider, c1: RegisteredClient
+) -> None:
+    # RT-06: revocation that does not cascade (disabled user, removed client).
+    issued = await tokens_for(browser, c1)
+    await op.accounts.set_disabled("alice")
+    data = {"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]}
+    assert error_of(await browser.http.post("/token", data=data, auth=c1.basic)) == (
+        "invalid_grant"
+    )
+    bearer = {"authorization": f"Bearer {issued['access_token']}"}
+    assert (await browser.http.get("/userinfo", headers=bearer)).status_code == 401
+    await op.accounts.set_disabled("alice", False)
+    issued = await tokens_for(browser, c1)
+    await op.clients.remove(c1.client_id)
+    data = {"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]}
+    response = await browser.http.post("/token", data=data, auth=c1.basic)
+    assert response.status_code in (400, 401)
+    assert (
+        await browser.http.get(
+            "/userinfo", headers={"authorization": f"Bearer {issued['access_token']}"}
+        )
+    ).status_code == 401
+
+
+async def test_client_secret_jwt_misuse(http: httpx.AsyncClient, op: Provider) -> None:
+    # TOK-06: client_secret_jwt with a wrong secret or an asymmetric alg.
+    client = await register(
+        op,
+        token_endpoint_auth_method="client_secret_jwt",
+        grant_types=["client_credentials"],
+        response_types=[],
+        redirect_uris=[],
+    )
+    now = int(time.time())
+
+    def assertion(key: jwk.JWK, alg: str) -> str:
+        claims = {
+            "iss": client.client_id,
+            "sub": client.client_id,
+            "aud": f"{TEST_ISSUER}/token",
+            "exp": now + 60,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+        }
+        token = jwt.JWT(header={"alg": alg}, claims=claims)
+        token.make_signed_token(key)
+        return str(token.serialize())
+
+    secret = client.client_secret or ""
+    right = jwk.JWK(kty="oct", k=_b64(secret.encode()))
+    wrong = jwk.JWK(kty="oct", k=_b64(b"w" * 64))
+    rsa_key = jwk.JWK.generate(kty="RSA", size=2048)
+    kind = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    for value in (assertion(wrong, "HS256"), assertion(rsa_key, "RS256")):
+        data = {
+            "grant_type": "client_credentials",
+            "client_assertion_type": kind,
+            "client_assertion": value,
+        }
+        assert error_of(await http.post("/token", data=data), 401) == "invalid_client"
+    data = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": kind,
+        "client_assertion": assertion(right, "HS256"),
+    }
+    assert (await http.post("/token", data=data)).status_code == 200
+
+
+async def test_what_idgate_signs_and_publishes(browser: Browser, c1: RegisteredClient) -> None:
+    # JWT-07: what idgate signs and publishes (kid in JWKS, no private members, never none).
+    jwks = (await browser.http.get("/jwks")).json()
+    for key in jwks["keys"]:
+        assert not {"d", "p", "q", "dp", "dq", "qi", "k"} & key.keys()
+    kids = {key["kid"] for key in jwks["keys"]}
+    issued = await tokens_for(browser, c1)
+    header = json.loads(base64.urlsafe_b64decode(issued["id_token"].split(".")[0] + "=="))
+    assert header["kid"] in kids
+    assert header["alg"] == "RS256"
+
+
+async def test_bad_input_is_cheap(http: httpx.AsyncClient, c1: RegisteredClient) -> None:
+    # G10: every 4xx comes back fast, even for 1 MB of input.
+    for path in ("/token", "/introspect", "/register", "/authorize", "/logout", "/userinfo"):
+        started = time.perf_counter()
+        response = await http.post(
+            path,
+            content=b"a=" + b"x" * 1_000_000,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+            auth=c1.basic,
+        )
+        assert 400 <= response.status_code < 500, path
+        assert time.perf_counter() - started < 1.0, path

@@ -220,3 +220,19 @@ async def test_interaction_opened_in_another_browser(
     assert is_page(hijacked)
     handle = started.headers["location"].rsplit("/", 1)[1]
     assert len(handle) >= 22
+
+
+async def test_hostile_metadata_and_parameters_are_escaped(browser: Browser, op: Provider) -> None:
+    # WEB-09: stored and reflected XSS (client metadata, login_hint, scopes, state).
+    payload = '"><script>alert(1)</script><img src=x onerror=1>'
+    client = await register(op, client_name=f"\u202e{payload}\u200b")
+    login = await browser.login_page(
+        **code_request(client, login_hint=payload, scope=f"openid {payload}", state=payload)
+    )
+    consent = await browser.submit(login, {"username": "alice", "password": PASSWORD})
+    for page in (login, consent):
+        assert "<script>alert" not in page.text
+        assert "onerror=1>" not in page.text
+        assert "\u202e" not in page.text
+        for url in re.findall(r'(?:href|src|action)="([^"]*)"', page.text):
+            assert not url.lower().startswith("javascript:"), url
