@@ -25,6 +25,7 @@ from security_support import (  # type: ignore[import-not-found]
     code_request,
     exchange,
     pkce_pair,
+    redirect_error,
     register,
 )
 
@@ -596,3 +597,69 @@ async def test_bad_input_is_cheap(http: httpx.AsyncClient, c1: RegisteredClient)
         )
         assert 400 <= response.status_code < 500, path
         assert time.perf_counter() - started < 1.0, path
+
+
+async def test_token_responses_are_spec_shaped(browser: Browser, c1: RegisteredClient) -> None:
+    # TOK-09: sloppy token responses (the hook checks G4/G5/G7 on every other one too).
+    code = (await browser.callback(**code_request(c1)))["code"]
+    for response in (
+        await exchange(browser.http, c1, code),
+        await exchange(browser.http, c1, code),
+    ):
+        assert response.headers["content-type"].startswith("application/json")
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["pragma"] == "no-cache"
+    success = await exchange(browser.http, c1, (await browser.callback(**code_request(c1)))["code"])
+    assert success.json()["token_type"] == "Bearer"
+
+
+JOSE_GARBAGE = [
+    "a" * 20_000,
+    "a.b",
+    "a.b.c.d",
+    "!!!.@@@.###",
+    f"{_b64(b'not json')}.{_b64(b'{}')}.",
+    f"{_b64({'alg': 'RS256'})}.{_b64(b'[1]')}.sig",
+    f"{_b64({'alg': 'RS256'})}.{'A' * 30_000}.sig",
+    f"{_b64({'alg': 'RS256', 'zip': 'DEF', 'enc': 'A128GCM'})}.e30.x.y.z",
+    _b64(b'{"alg":"RS256","alg":"none"}') + "." + _b64({"sub": "x"}) + ".",
+]
+
+
+async def test_jose_parser_garbage(
+    browser: Browser, c1: RegisteredClient, http: httpx.AsyncClient
+) -> None:
+    # JWT-06: JOSE parser DoS and oracles, in every JWT idgate parses today
+    # (id_token_hint at authorize and logout, client assertions at the token endpoint).
+    kind = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    for garbage in JOSE_GARBAGE:
+        started = time.perf_counter()
+        response = await browser.authorize(**code_request(c1, prompt="none", id_token_hint=garbage))
+        assert response.status_code in (303, 400)
+        logout = await http.post("/logout", data={"id_token_hint": garbage})
+        assert logout.status_code in (200, 400)
+        assertion = await http.post(
+            "/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": kind,
+                "client_assertion": garbage,
+            },
+        )
+        assert assertion.status_code in (400, 401)
+        assert time.perf_counter() - started < 2.0
+
+
+async def test_request_objects_are_refused_as_unsupported(
+    browser: Browser, c1: RegisteredClient, http: httpx.AsyncClient
+) -> None:
+    # JWT-05: disabled features (request objects are not built yet): spec errors, and
+    # discovery agrees.
+    unsigned = f"{_b64({'alg': 'none'})}.{_b64({'redirect_uri': 'https://sink.example/cb'})}."
+    response = await browser.authorize(**code_request(c1, request=unsigned))
+    assert redirect_error(response)["error"] == "request_not_supported"
+    response = await browser.authorize(**code_request(c1, request_uri="https://sink.example/r"))
+    assert redirect_error(response)["error"] == "request_uri_not_supported"
+    discovery = (await http.get("/.well-known/openid-configuration")).json()
+    assert discovery.get("request_parameter_supported", False) is False
+    assert discovery.get("request_uri_parameter_supported") is False
