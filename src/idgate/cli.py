@@ -129,16 +129,26 @@ def _log_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+            # Audit records are JSON lines already (provider/audit.py): printed bare.
+            "json_line": {"format": "%(message)s"},
+        },
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "plain",
                 "stream": "ext://sys.stderr",
-            }
+            },
+            "audit": {
+                "class": "logging.StreamHandler",
+                "formatter": "json_line",
+                "stream": "ext://sys.stderr",
+            },
         },
         "loggers": {
             "idgate": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "idgate.audit": {"handlers": ["audit"], "level": level.upper(), "propagate": False},
             "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
         },
     }

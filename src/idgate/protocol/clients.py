@@ -181,6 +181,24 @@ def _choice(doc: Mapping[str, Any], name: str, allowed: tuple[str, ...], default
     return str(value)
 
 
+# Links the consent page may show: https only, so `javascript:` and friends never get stored
+# (SECURITY.md DCR-02; the pages refuse to render anything else as a link, too).
+_LINK_FIELDS = ("client_uri", "logo_uri", "policy_uri", "tos_uri")
+# RFC 7517/7518: members that make a JWK private or symmetric; a client publishes none of them.
+_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+
+def _check_link_uri(value: object, field_name: str) -> None:
+    if value is None:
+        return
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme != "https" or not parts.hostname or "@" in parts.netloc:
+        raise InvalidClientMetadata(f"{field_name} must be an https URL")
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -191,11 +209,19 @@ def _is_loopback(host: str) -> bool:
 def _check_redirect_uri(
     uri: str, *, application_type: str, uses_implicit: bool, field_name: str
 ) -> None:
-    parts = urlsplit(uri)
+    # Messages name the field, never the value: error_description must not echo raw input
+    # (RFC 6749 §5.2's charset; SECURITY.md DCR-09).
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # e.g. an unclosed IPv6 bracket (a crash in a peer OP: oauthlib #28)
+        raise InvalidRedirectUriMetadata(f"{field_name}: an entry is not a URI") from None
     if not parts.scheme or (parts.scheme in ("http", "https") and not parts.netloc):
-        raise InvalidRedirectUriMetadata(f"{field_name}: {uri!r} is not an absolute URI")
+        raise InvalidRedirectUriMetadata(f"{field_name}: an entry is not an absolute URI")
     if parts.fragment or "#" in uri:
-        raise InvalidRedirectUriMetadata(f"{field_name}: {uri!r} must not contain a fragment")
+        raise InvalidRedirectUriMetadata(f"{field_name}: an entry contains a fragment")
+    if "@" in parts.netloc or "*" in uri:
+        # Userinfo and wildcards only serve to make a URI look like another (DCR-03).
+        raise InvalidRedirectUriMetadata(f"{field_name}: an entry has userinfo or a wildcard")
     host = parts.hostname or ""
     if application_type == "web":
         if parts.scheme not in ("http", "https"):
@@ -277,10 +303,13 @@ def parse_client_metadata(doc: Mapping[str, Any]) -> ClientMetadata:
         not isinstance(jwks, Mapping) or not isinstance(jwks.get("keys"), list)
     ):
         raise InvalidClientMetadata("jwks must be a JWK Set with a keys array")
+    if jwks is not None and any(
+        not isinstance(key, Mapping) or _PRIVATE_JWK_MEMBERS & key.keys() for key in jwks["keys"]
+    ):
+        raise InvalidClientMetadata("jwks must hold public keys only")
     if jwks is not None and jwks_uri is not None:
         raise InvalidClientMetadata("jwks and jwks_uri must not both be present")
-    if jwks_uri is not None and urlsplit(jwks_uri).scheme != "https":
-        raise InvalidClientMetadata("jwks_uri must be an https URL")
+    _check_link_uri(jwks_uri, "jwks_uri")
     if auth_method == "private_key_jwt" and jwks is None and jwks_uri is None:
         raise InvalidClientMetadata("private_key_jwt needs jwks or jwks_uri")
 
@@ -308,6 +337,8 @@ def parse_client_metadata(doc: Mapping[str, Any]) -> ClientMetadata:
     backchannel_uri, backchannel_sid = _logout_metadata(doc, "backchannel")
 
     extra = {k: v for k, v in doc.items() if k in _KEPT_FIELDS}
+    for name in _LINK_FIELDS:
+        _check_link_uri(extra.get(name), name)
     return ClientMetadata(
         redirect_uris=redirect_uris,
         response_types=response_types,

@@ -46,7 +46,10 @@ MIN_SALT_BYTES: Final = 16
 
 def check_sector_identifier_uri(uri: str) -> None:
     """Registration 1.0 §2: an `https` URL (with a host, without a fragment)."""
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # an unclosed IPv6 bracket, say: bad input, not a crash
+        raise InvalidClientMetadata("sector_identifier_uri must be an https URL") from None
     if parts.scheme != "https" or not parts.hostname or parts.fragment or "#" in uri:
         raise InvalidClientMetadata("sector_identifier_uri must be an https URL")
     if parts.username is not None or parts.password is not None:

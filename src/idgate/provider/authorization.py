@@ -38,6 +38,7 @@ from idgate.protocol.response_modes import (
 from idgate.protocol.session_state import browser_state, origin_of, session_state
 from idgate.protocol.token import CodeGrantData
 from idgate.provider.accounts import AccountService
+from idgate.provider.audit import AuditLog, FailureReason
 from idgate.provider.hints import verify_id_token_hint
 from idgate.provider.keys import KeyManager
 from idgate.provider.tokens import TokenIssuer
@@ -129,8 +130,11 @@ class AuthorizationService:
         keys: KeyManager,
         accounts: AccountService,
         issuer: TokenIssuer,
+        *,
+        audit: AuditLog | None = None,
     ) -> None:
         self._settings = settings
+        self._audit = audit or AuditLog(clock)
         self._clock = clock
         self._storage = storage
         self._keys = keys
@@ -370,6 +374,13 @@ class AuthorizationService:
                 client, context, code=code, access_token=access_token, state=request.state
             )
         await self._remember_client(session.sid, client.client_id)
+        self._audit.token_issued(
+            client_id=client.client_id,
+            subject=session.subject,
+            grant=request.response_type,
+            issued=[kind for kind in ("code", "access_token", "id_token") if kind in fields],
+            scopes=request.scopes,
+        )
         fields["iss"] = self._settings.issuer  # RFC 9207
         # Session Management 1.0 §3: for the origin the RP's page posts from (its redirect_uri).
         opbs = browser_state(session.id_hash)
@@ -479,6 +490,10 @@ class AuthorizationService:
         interaction, request, client = loaded
         failure = "The username or password is incorrect."
         account = await self._authenticate(username, password, browser.client_ip)
+        if not isinstance(account, Account):
+            await self._audit_failed_login(
+                username, client, browser, "rate_limited" if account else "bad_credentials"
+            )
         if isinstance(account, str):
             return LoginPage(
                 handle,
@@ -517,6 +532,12 @@ class AuthorizationService:
         )
         await self._storage.sessions.add(session)
         cookies.session = cookie
+        self._audit.login_succeeded(
+            subject=account.subject,
+            client_id=client.client_id,
+            ip=browser.client_ip,
+            sid=session.sid,
+        )
         await self._storage.interactions.authenticated(
             interaction.id_hash, account.subject, now=now
         )
@@ -529,6 +550,18 @@ class AuthorizationService:
             request,
             client,
             Browser(cookie, browser.browser_cookie, browser.client_ip),
+        )
+
+    async def _audit_failed_login(
+        self, username: str, client: Client, browser: Browser, reason: FailureReason
+    ) -> None:
+        # Only a real account is named: an unknown "username" may well be a password.
+        known = await self._storage.accounts.by_username(username.strip())
+        self._audit.login_failed(
+            subject=known.subject if known else None,
+            client_id=client.client_id,
+            ip=browser.client_ip,
+            reason=reason,
         )
 
     async def _authenticate(
@@ -565,6 +598,12 @@ class AuthorizationService:
         session = await self._session(browser)
         if session is None:
             return await self._next_page(handle, interaction, request, client, browser)
+        self._audit.consent(
+            subject=session.subject,
+            client_id=client.client_id,
+            scopes=request.scopes,
+            granted=approve,
+        )
         if not approve:
             await self._storage.interactions.consume(interaction.id_hash)
             return self._error(request.target, AccessDenied("the End-User denied the request"))

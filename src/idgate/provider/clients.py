@@ -16,6 +16,7 @@ from idgate.protocol.clients import (
     ClientMetadata,
     parse_client_metadata,
 )
+from idgate.provider.audit import AuditLog
 from idgate.storage.base import ClientRepository
 
 
@@ -45,8 +46,10 @@ class ClientService:
         sealer: KeySealer,
         *,
         verify_metadata: Callable[[ClientMetadata], Awaitable[None]] | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self._repository = repository
+        self._audit = audit or AuditLog(clock)
         self._clock = clock
         self._sealer = sealer
         # Checks that need the network (the sector_identifier_uri document, provider/sectors.py).
@@ -77,6 +80,7 @@ class ClientService:
             created_at=self._clock.now(),
         )
         await self._repository.add(client)
+        self._audit.client_created(client_id=client.client_id, client_name=metadata.client_name)
         return NewClient(client=client, client_secret=secret)
 
     async def get(self, client_id: str) -> Client | None:
@@ -86,4 +90,7 @@ class ClientService:
         return await self._repository.list()
 
     async def remove(self, client_id: str) -> bool:
-        return await self._repository.remove(client_id)
+        removed = await self._repository.remove(client_id)
+        if removed:
+            self._audit.client_removed(client_id=client_id)
+        return removed

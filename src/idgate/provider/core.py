@@ -11,6 +11,7 @@ from idgate.config import Settings
 from idgate.crypto.passwords import PasswordHasher
 from idgate.crypto.sealing import KeySealer
 from idgate.provider.accounts import AccountService
+from idgate.provider.audit import AuditLog
 from idgate.provider.authorization import AuthorizationService
 from idgate.provider.backchannel import BackchannelLogout
 from idgate.provider.client_keys import ClientKeyResolver
@@ -47,6 +48,7 @@ class Provider:
     http: httpx.AsyncClient
     backchannel: BackchannelLogout
     logout: LogoutService
+    audit: AuditLog
 
     @classmethod
     async def open(
@@ -62,18 +64,29 @@ class Provider:
         storage = await connect_storage(settings.database_url, migrate_schema=migrate)
         try:
             passwords = passwords or PasswordHasher()
+            audit = AuditLog(clock)
             sealer = KeySealer(settings.secret_key)
             keys = KeyManager(storage.keys, sealer, clock)
             accounts = AccountService(storage.accounts, passwords, clock)
             # Outbound requests (client jwks_uri, sector_identifier_uri): see outbound.py.
             http = outbound_client(settings)
             clients = ClientService(
-                storage.clients, clock, sealer, verify_metadata=SectorDocuments(http).verify
+                storage.clients,
+                clock,
+                sealer,
+                verify_metadata=SectorDocuments(http).verify,
+                audit=audit,
             )
             subjects = SubjectService(storage.provider_secrets, sealer, clock)
             tokens = TokenIssuer(settings, clock, keys, storage.codes, storage.tokens, subjects)
             token_endpoint = TokenService(
-                settings, clock, storage, tokens, sealer, ClientKeyResolver(http, clock)
+                settings,
+                clock,
+                storage,
+                tokens,
+                sealer,
+                ClientKeyResolver(http, clock),
+                audit=audit,
             )
             # Back-Channel Logout deliveries: background tasks over the same outbound client.
             backchannel = BackchannelLogout(
@@ -89,16 +102,19 @@ class Provider:
                 clients=clients,
                 tokens=tokens,
                 authorization=AuthorizationService(
-                    settings, clock, storage, keys, accounts, tokens
+                    settings, clock, storage, keys, accounts, tokens, audit=audit
                 ),
                 token_endpoint=token_endpoint,
                 introspection=IntrospectionService(
-                    settings, clock, storage, token_endpoint, subjects
+                    settings, clock, storage, token_endpoint, subjects, audit=audit
                 ),
                 subjects=subjects,
                 userinfo=UserInfoService(settings, clock, storage, keys, subjects),
                 backchannel=backchannel,
-                logout=LogoutService(settings, clock, storage, keys, tokens, backchannel),
+                logout=LogoutService(
+                    settings, clock, storage, keys, tokens, backchannel, audit=audit
+                ),
+                audit=audit,
                 http=http,
                 registration=RegistrationService(
                     settings, clock, clients, keys, storage.initial_access_tokens

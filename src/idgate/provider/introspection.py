@@ -18,6 +18,7 @@ from idgate.protocol.introspection import (
     may_revoke,
     parse_token_parameter,
 )
+from idgate.provider.audit import AuditLog
 from idgate.provider.subjects import SubjectService
 from idgate.provider.token_service import TokenService
 from idgate.storage.base import Storage, StoredToken
@@ -46,8 +47,11 @@ class IntrospectionService:
         storage: Storage,
         token_endpoint: TokenService,
         subjects: SubjectService,
+        *,
+        audit: AuditLog | None = None,
     ) -> None:
         self._settings = settings
+        self._audit = audit or AuditLog(clock)
         self._clock = clock
         self._storage = storage
         self._token_endpoint = token_endpoint
@@ -88,6 +92,14 @@ class IntrospectionService:
         if stored is None or not may_revoke(_view(stored), caller=caller.client_id):
             return
         now = self._clock.now()
+        family = stored.kind == "refresh" and stored.family_id is not None
+        self._audit.token_revoked(
+            client_id=caller.client_id,
+            subject=stored.subject,
+            kind=stored.kind,
+            reason="revocation_request",
+            family=family,
+        )
         if stored.kind == "refresh" and stored.family_id is not None:
             await self._storage.tokens.revoke_family(stored.family_id, now=now)
         else:

@@ -37,6 +37,7 @@ from idgate.protocol.logout import (
     post_logout_location,
     post_logout_redirect_allowed,
 )
+from idgate.provider.audit import AuditLog
 from idgate.provider.authorization import Browser, ShowError
 from idgate.provider.backchannel import BackchannelLogout
 from idgate.provider.hints import verify_id_token_hint
@@ -94,8 +95,11 @@ class LogoutService:
         keys: KeyManager,
         issuer: TokenIssuer,
         backchannel: BackchannelLogout,
+        *,
+        audit: AuditLog | None = None,
     ) -> None:
         self._settings = settings
+        self._audit = audit or AuditLog(clock)
         self._clock = clock
         self._storage = storage
         self._keys = keys
@@ -237,4 +241,5 @@ class LogoutService:
             if client.metadata.frontchannel_logout_uri is not None
         )
         self._backchannel.notify(session.sid, session.subject, clients)
+        self._audit.session_ended(subject=session.subject, sid=session.sid, clients=len(clients))
         return True, frontchannel

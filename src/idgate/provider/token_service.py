@@ -8,7 +8,7 @@ whole family.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from idgate.clock import Clock
@@ -46,6 +46,7 @@ from idgate.protocol.token import (
     refresh_allowed,
     token_response,
 )
+from idgate.provider.audit import AuditLog
 from idgate.provider.client_keys import ClientKeyResolver
 from idgate.provider.tokens import IssuedToken, TokenIssuer
 from idgate.storage.base import Storage, StoredToken
@@ -63,8 +64,11 @@ class TokenService:
         issuer: TokenIssuer,
         sealer: KeySealer,
         client_keys: ClientKeyResolver,
+        *,
+        audit: AuditLog | None = None,
     ) -> None:
         self._settings = settings
+        self._audit = audit or AuditLog(clock)
         self._clock = clock
         self._storage = storage
         self._issuer = issuer
@@ -156,6 +160,13 @@ class TokenService:
             if redemption.replayed:
                 # RFC 6749 §4.1.2 / RFC 9700 §4.5: a used code again means theft; revoke.
                 await self._storage.tokens.revoke_from_code(code_hash, now=now)
+                self._audit.token_revoked(
+                    client_id=client.client_id,
+                    subject=None,
+                    kind="code_grant",
+                    reason="code_replay",
+                    family=True,
+                )
                 raise InvalidGrant("the authorization code was already used")
             raise InvalidGrant("the authorization code is not valid")
         if redemption.code.expires_at <= now:
@@ -213,12 +224,31 @@ class TokenService:
                 nonce=data.nonce,
                 access_token=access.value,
             )
+        self._audit_issued(
+            client, data.subject, "authorization_code", data.scopes, refresh, id_token
+        )
         return token_response(
             access_token=access.value,
             expires_in=access.expires_in,
             scope=data.scopes,
             id_token=id_token,
             refresh_token=refresh.value if refresh else None,
+        )
+
+    def _audit_issued(
+        self,
+        client: Client,
+        subject: str | None,
+        grant: str,
+        scopes: Sequence[str],
+        refresh: object | None,
+        id_token: str | None,
+    ) -> None:
+        issued = ["access_token"]
+        issued += ["refresh_token"] if refresh is not None else []
+        issued += ["id_token"] if id_token is not None else []
+        self._audit.token_issued(
+            client_id=client.client_id, subject=subject, grant=grant, issued=issued, scopes=scopes
         )
 
     async def _id_token(
@@ -353,6 +383,7 @@ class TokenService:
                 nonce=None,
                 access_token=access_token,
             )
+        self._audit_issued(client, family.subject, "refresh_token", scopes, refresh_token, id_token)
         return token_response(
             access_token=access_token,
             expires_in=expires_in,
@@ -415,6 +446,14 @@ class TokenService:
         return None
 
     async def _revoke_family(self, token: StoredToken, now: int) -> None:
+        # RFC 9700 §4.14.2: a refresh token used twice means a copy is in other hands.
+        self._audit.token_revoked(
+            client_id=token.client_id,
+            subject=token.subject,
+            kind=token.kind,
+            reason="refresh_reuse",
+            family=token.family_id is not None,
+        )
         if token.family_id is not None:
             await self._storage.tokens.revoke_family(token.family_id, now=now)
         else:
@@ -432,6 +471,7 @@ class TokenService:
             client=client, subject=None, scopes=scopes, data={}
         )
         await self._issuer.store(access)
+        self._audit_issued(client, None, "client_credentials", scopes, None, None)
         return token_response(access_token=access.value, expires_in=access.expires_in, scope=scopes)
 
 

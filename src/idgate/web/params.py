@@ -15,6 +15,8 @@ from idgate.protocol.errors import InvalidRequest
 
 MAX_QUERY_BYTES = 16 * 1024
 MAX_FORM_BYTES = 64 * 1024
+# No OAuth request needs more than a few dozen; thousands only cost time to parse and look at.
+MAX_PARAMETERS = 256
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
@@ -36,6 +38,12 @@ def parse_urlencoded(raw: bytes | str, *, limit: int) -> Parameters:
         raise InvalidRequest("the request is too large")
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise InvalidRequest("parameters are not valid UTF-8") from None
+    if text.count("&") >= MAX_PARAMETERS:
+        raise InvalidRequest("the request has too many parameters")
+    try:
+        # errors="strict": percent-encoded bytes that are not UTF-8 are refused, not replaced.
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest("parameters are not valid UTF-8") from None
