@@ -101,7 +101,12 @@ class Provider:
                 logout=LogoutService(settings, clock, storage, keys, tokens, backchannel),
                 http=http,
                 registration=RegistrationService(
-                    settings, clock, clients, keys, storage.initial_access_tokens
+                    settings,
+                    clock,
+                    clients,
+                    keys,
+                    storage.initial_access_tokens,
+                    storage.registration_access_tokens,
                 ),
             )
             await keys.ensure_signing_key()

@@ -235,6 +235,18 @@ class InitialAccessTokenRepository(Protocol):
     async def is_valid(self, token_hash: str, *, now: int) -> bool: ...
 
 
+class RegistrationAccessTokenRepository(Protocol):
+    """One registration access token per dynamically registered client, kept as a hash
+    (RFC 7592 §1.2, §3)."""
+
+    async def put(self, client_id: str, token_hash: str, *, now: int) -> None:
+        """Store the token hash for `client_id`, replacing any earlier one."""
+        ...
+
+    async def hash_for(self, client_id: str) -> str | None: ...
+    async def remove(self, client_id: str) -> bool: ...
+
+
 class ProviderSecretRepository(Protocol):
     """Values made once per installation and shared by every process (the pairwise salt)."""
 
@@ -258,6 +270,7 @@ class Storage(Protocol):
     replay: ReplayCache
     rate_limits: RateLimitRepository
     initial_access_tokens: InitialAccessTokenRepository
+    registration_access_tokens: RegistrationAccessTokenRepository
     provider_secrets: ProviderSecretRepository
 
     async def ping(self) -> None:

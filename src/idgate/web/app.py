@@ -58,6 +58,11 @@ def _routes() -> list[BaseRoute]:
         Route("/interaction/{handle}/cancel", authorize.cancel, methods=["POST"]),
         Route("/token", token.token, methods=["POST"]),
         Route("/register", register.register, methods=["POST"]),
+        Route(
+            "/register/{client_id}",
+            register.client_configuration,
+            methods=["GET", "PUT", "DELETE"],
+        ),
         Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
         Route("/introspect", introspection.introspect, methods=["POST"]),
         Route("/revoke", introspection.revoke, methods=["POST"]),

@@ -15,6 +15,7 @@ from idgate.storage.base import (
     KeyRepository,
     ProviderSecretRepository,
     RateLimitRepository,
+    RegistrationAccessTokenRepository,
     ReplayCache,
     SessionRepository,
     TokenRepository,
@@ -26,6 +27,7 @@ from idgate.storage.sql.limits import SqlRateLimitRepository, SqlReplayCache
 from idgate.storage.sql.maintenance import SqlMaintenance
 from idgate.storage.sql.provider_secrets import SqlProviderSecretRepository
 from idgate.storage.sql.registration import SqlInitialAccessTokenRepository
+from idgate.storage.sql.registration_access import SqlRegistrationAccessTokenRepository
 from idgate.storage.sql.repositories import (
     SqlAccountRepository,
     SqlClientRepository,
@@ -50,6 +52,7 @@ class SqlStorage:
     replay: ReplayCache
     rate_limits: RateLimitRepository
     initial_access_tokens: InitialAccessTokenRepository
+    registration_access_tokens: RegistrationAccessTokenRepository
     provider_secrets: ProviderSecretRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -65,6 +68,7 @@ class SqlStorage:
         self.replay = SqlReplayCache(engine)
         self.rate_limits = SqlRateLimitRepository(engine)
         self.initial_access_tokens = SqlInitialAccessTokenRepository(engine)
+        self.registration_access_tokens = SqlRegistrationAccessTokenRepository(engine)
         self.maintenance = SqlMaintenance(engine)
         self.provider_secrets = SqlProviderSecretRepository(engine)
 

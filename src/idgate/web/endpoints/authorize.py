@@ -107,7 +107,7 @@ def render(request: Request, outcome: PageOutcome | Interact) -> Response:
             if auth_request.claims:
                 requested |= {name for name, _ in auth_request.claims.id_token}
                 requested |= {name for name, _ in auth_request.claims.userinfo}
-            extra = client.metadata.extra
+            more = client.metadata.more
             return pages.consent(
                 action=f"/interaction/{handle}/consent",
                 csrf_token=csrf_token,
@@ -115,9 +115,9 @@ def render(request: Request, outcome: PageOutcome | Interact) -> Response:
                 username=account.username,
                 scopes=scopes,
                 claims=sorted(requested - {"sub"}),
-                client_uri=extra.get("client_uri"),
-                policy_uri=extra.get("policy_uri"),
-                tos_uri=extra.get("tos_uri"),
+                client_uri=more.client_uri,
+                policy_uri=more.policy_uri,
+                tos_uri=more.tos_uri,
                 redirect_uri=auth_request.redirect_uri,
             )
     raise AssertionError(f"unhandled outcome {outcome!r}")
