@@ -507,14 +507,15 @@ def parse_authorization_request(
         state=_state(params),
         nonce=nonce,
         prompt=prompt,
-        max_age=_max_age(params),
+        max_age=_max_age(params, client.metadata.more.default_max_age),
         display=_display(params),
         claims=_claims(params),
         code_challenge=code_challenge,
         code_challenge_method=code_challenge_method,
         id_token_hint=_param(params, "id_token_hint"),
         login_hint=_param(params, "login_hint"),
-        acr_values=_words(params, "acr_values"),
+        # Registration 1.0 §2: the client's defaults, unless the request says otherwise.
+        acr_values=_words(params, "acr_values") or client.metadata.more.default_acr_values,
         ui_locales=_words(params, "ui_locales"),
         claims_locales=_words(params, "claims_locales"),
     )
@@ -637,11 +638,12 @@ def _state(params: Mapping[str, str]) -> str | None:
     return _param(params, "state")
 
 
-def _max_age(params: Mapping[str, str]) -> int | None:
-    """Core §3.1.2.1: seconds, a non-negative integer (SECURITY.md AZ-07: -1, abc, 1.5 fail)."""
+def _max_age(params: Mapping[str, str], default: int | None) -> int | None:
+    """Core §3.1.2.1: seconds, a non-negative integer (SECURITY.md AZ-07: -1, abc, 1.5 fail).
+    Without one, the client's registered `default_max_age` (Registration 1.0 §2)."""
     raw = _param(params, "max_age")
     if raw is None:
-        return None
+        return default
     if _MAX_AGE.fullmatch(raw) is None:
         raise InvalidRequest("max_age must be a non-negative integer")
     return int(raw)

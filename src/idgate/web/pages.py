@@ -123,6 +123,7 @@ class Pages:
         client_uri: str | None = None,
         policy_uri: str | None = None,
         tos_uri: str | None = None,
+        logo_uri: str | None = None,
         redirect_uri: str | None = None,
     ) -> HTMLResponse:
         """Ask the signed-in user to approve or deny a client (WEB-10).
@@ -142,9 +143,18 @@ class Pages:
             "client_uri": _https_link(client_uri),
             "policy_uri": _https_link(policy_uri),
             "tos_uri": _https_link(tos_uri),
+            "logo_uri": None,
             "redirect_host": _plain(_display_host(redirect_uri)) if redirect_uri else None,
         }
-        return self._page("consent.html", context, 200, redirect_uri=redirect_uri)
+        # The logo is the one third-party resource a page loads: `img-src` names its origin,
+        # and Referrer-Policy no-referrer keeps the page's URL from it (SECURITY.md WEB-02).
+        logo = _https_link(logo_uri)
+        logo_source = _frame_source(logo) if logo else None
+        if logo_source is not None:
+            context["logo_uri"] = logo
+        return self._page(
+            "consent.html", context, 200, redirect_uri=redirect_uri, img_source=logo_source
+        )
 
     def error(self, *, title: str, message: str, status_code: int = 400) -> HTMLResponse:
         """A page that says what went wrong in plain words (never a stack trace)."""
@@ -275,6 +285,7 @@ class Pages:
         status_code: int,
         *,
         redirect_uri: str | None = None,
+        img_source: str | None = None,
     ) -> HTMLResponse:
         form_action = "form-action 'self'"
         if redirect_uri is not None:
@@ -284,7 +295,7 @@ class Pages:
         directives = [
             "default-src 'none'",
             "style-src 'self'",
-            "img-src 'self'",
+            f"img-src 'self' {img_source}" if img_source else "img-src 'self'",
             form_action,
             "frame-ancestors 'none'",
             "base-uri 'none'",

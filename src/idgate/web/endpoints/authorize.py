@@ -118,6 +118,7 @@ def render(request: Request, outcome: PageOutcome | Interact) -> Response:
                 client_uri=more.client_uri,
                 policy_uri=more.policy_uri,
                 tos_uri=more.tos_uri,
+                logo_uri=more.logo_uri,
                 redirect_uri=auth_request.redirect_uri,
             )
     raise AssertionError(f"unhandled outcome {outcome!r}")
