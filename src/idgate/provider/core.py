@@ -45,6 +45,7 @@ class Provider:
     subjects: SubjectService
     userinfo: UserInfoService
     http: httpx.AsyncClient
+    logout_http: httpx.AsyncClient
     backchannel: BackchannelLogout
     logout: LogoutService
 
@@ -65,8 +66,12 @@ class Provider:
             sealer = KeySealer(settings.secret_key)
             keys = KeyManager(storage.keys, sealer, clock)
             accounts = AccountService(storage.accounts, passwords, clock)
-            # Outbound requests (client jwks_uri, sector_identifier_uri): see outbound.py.
+            # Documents idgate fetches (jwks_uri, sector_identifier_uri, request_uri) follow
+            # one fetch policy: see outbound.py.
             http = outbound_client(settings)
+            # Back-Channel Logout posts to RPs keep the unguarded client they had (their
+            # own issue decides whether the address rule applies to them too).
+            logout_http = outbound_client(settings, guard_addresses=False)
             clients = ClientService(
                 storage.clients, clock, sealer, verify_metadata=SectorDocuments(http).verify
             )
@@ -77,7 +82,7 @@ class Provider:
             )
             # Back-Channel Logout deliveries: background tasks over the same outbound client.
             backchannel = BackchannelLogout(
-                settings, clock, storage.sessions, keys, http, tokens.subject
+                settings, clock, storage.sessions, keys, logout_http, tokens.subject
             )
             provider = cls(
                 settings=settings,
@@ -100,6 +105,7 @@ class Provider:
                 backchannel=backchannel,
                 logout=LogoutService(settings, clock, storage, keys, tokens, backchannel),
                 http=http,
+                logout_http=logout_http,
                 registration=RegistrationService(
                     settings,
                     clock,
@@ -120,4 +126,5 @@ class Provider:
     async def close(self) -> None:
         await self.backchannel.close()
         await self.http.aclose()
+        await self.logout_http.aclose()
         await self.storage.close()
