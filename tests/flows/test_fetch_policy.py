@@ -17,6 +17,8 @@ from idgate.provider.outbound import FetchFailed, fetch, is_public_address, outb
 
 pytestmark = pytest.mark.anyio
 
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
 
 @pytest.fixture
 def peer(tmp_path: Path) -> Iterator[HttpsPeer]:
@@ -189,7 +191,7 @@ async def test_registration_and_client_auth_obey_the_policy(
                 "/token",
                 data={
                     "grant_type": "client_credentials",
-                    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    "client_assertion_type": JWT_BEARER,
                     "client_assertion": "e30.e30.sig",
                     "client_id": keyed.json()["client_id"],
                 },
