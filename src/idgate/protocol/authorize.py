@@ -88,7 +88,7 @@ _MAX_LENGTHS: Final[Mapping[str, int]] = {
     "claims": MAX_CLAIMS_LENGTH,
     "id_token_hint": MAX_ID_TOKEN_HINT_LENGTH,
 }
-_READ_PARAMETERS: Final = (
+READ_PARAMETERS: Final = (
     "response_type",
     "response_mode",
     "scope",
@@ -546,7 +546,7 @@ def _is_utf8_encodable(value: str) -> bool:
 
 
 def _check_sizes(params: Mapping[str, str]) -> None:
-    for name in _READ_PARAMETERS:
+    for name in READ_PARAMETERS:
         value = params.get(name)
         if value is None:
             continue

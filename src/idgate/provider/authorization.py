@@ -28,6 +28,7 @@ from idgate.protocol.errors import (
     UnsafeToRedirect,
 )
 from idgate.protocol.interaction import SessionView, next_interaction
+from idgate.protocol.request_object import has_request_object
 from idgate.protocol.response_modes import (
     AuthorizationResponse,
     ResponseTarget,
@@ -39,6 +40,7 @@ from idgate.protocol.token import CodeGrantData
 from idgate.provider.accounts import AccountService
 from idgate.provider.hints import verify_id_token_hint
 from idgate.provider.keys import KeyManager
+from idgate.provider.request_objects import RequestObjects
 from idgate.provider.tokens import TokenIssuer
 from idgate.storage.base import Account, BrowserSession, PendingInteraction, Storage
 
@@ -124,8 +126,10 @@ class AuthorizationService:
         keys: KeyManager,
         accounts: AccountService,
         issuer: TokenIssuer,
+        request_objects: RequestObjects,
     ) -> None:
         self._settings = settings
+        self._request_objects = request_objects
         self._clock = clock
         self._storage = storage
         self._keys = keys
@@ -149,6 +153,11 @@ class AuthorizationService:
             )
         client_id = params.get("client_id")
         client = await self._storage.clients.get(client_id) if client_id else None
+        if client is not None:
+            resolved = await self._resolve_request_object(params, client)
+            if not isinstance(resolved, dict):
+                return resolved
+            params = resolved
         try:
             target = check_client_and_redirect_uri(params, client)
         except UnsafeToRedirect as exc:
@@ -161,6 +170,30 @@ class AuthorizationService:
             return await self._proceed(request, client, browser, cookies)
         except OAuthError as exc:
             return self._error(target, exc)
+
+    async def _resolve_request_object(
+        self, params: Mapping[str, str], client: Client
+    ) -> dict[str, str] | Outcome:
+        """Step 0 (Core §6; RFC 9101; RFC 9126): the parameters a request object or a pushed
+        request stands for. Its errors go to the outer redirect_uri once that is validated,
+        else to a page; a redirect_uri inside the object is checked by the ordinary phase 1
+        on the merged parameters (SECURITY.md JWT-04)."""
+        if not has_request_object(params):
+            if client.metadata.more.require_pushed_authorization_requests:
+                error: OAuthError = InvalidRequest("this client must use pushed requests")
+                return self._outer_error(params, client, error)
+            return dict(params)
+        try:
+            return await self._request_objects.resolve(params, client)
+        except OAuthError as exc:
+            return self._outer_error(params, client, exc)
+
+    def _outer_error(self, params: Mapping[str, str], client: Client, error: OAuthError) -> Outcome:
+        try:
+            target = check_client_and_redirect_uri(params, client)
+        except UnsafeToRedirect:
+            return ShowError("Invalid request", error.description or error.error)
+        return self._error(target, error)
 
     def _error(self, target: ResponseTarget, error: OAuthError) -> Respond:
         return Respond(error_response(target, error, issuer=self._settings.issuer))

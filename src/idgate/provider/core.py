@@ -20,6 +20,7 @@ from idgate.provider.keys import KeyManager
 from idgate.provider.logout import LogoutService
 from idgate.provider.outbound import outbound_client
 from idgate.provider.registration import RegistrationService
+from idgate.provider.request_objects import RequestObjects
 from idgate.provider.sectors import SectorDocuments
 from idgate.provider.subjects import SubjectService
 from idgate.provider.token_service import TokenService
@@ -77,9 +78,8 @@ class Provider:
             )
             subjects = SubjectService(storage.provider_secrets, sealer, clock)
             tokens = TokenIssuer(settings, clock, keys, storage.codes, storage.tokens, subjects)
-            token_endpoint = TokenService(
-                settings, clock, storage, tokens, sealer, ClientKeyResolver(http, clock)
-            )
+            client_keys = ClientKeyResolver(http, clock)
+            token_endpoint = TokenService(settings, clock, storage, tokens, sealer, client_keys)
             # Back-Channel Logout deliveries: background tasks over the same outbound client.
             backchannel = BackchannelLogout(
                 settings, clock, storage.sessions, keys, logout_http, tokens.subject
@@ -94,7 +94,13 @@ class Provider:
                 clients=clients,
                 tokens=tokens,
                 authorization=AuthorizationService(
-                    settings, clock, storage, keys, accounts, tokens
+                    settings,
+                    clock,
+                    storage,
+                    keys,
+                    accounts,
+                    tokens,
+                    RequestObjects(settings, clock, http, client_keys),
                 ),
                 token_endpoint=token_endpoint,
                 introspection=IntrospectionService(
