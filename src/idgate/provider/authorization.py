@@ -28,7 +28,7 @@ from idgate.protocol.errors import (
     UnsafeToRedirect,
 )
 from idgate.protocol.interaction import SessionView, next_interaction
-from idgate.protocol.request_object import has_request_object
+from idgate.protocol.request_object import PUSHED_REQUEST_PREFIX, has_request_object
 from idgate.protocol.response_modes import (
     AuthorizationResponse,
     ResponseTarget,
@@ -178,10 +178,11 @@ class AuthorizationService:
         request stands for. Its errors go to the outer redirect_uri once that is validated,
         else to a page; a redirect_uri inside the object is checked by the ordinary phase 1
         on the merged parameters (SECURITY.md JWT-04)."""
+        pushed = params.get("request_uri", "").startswith(PUSHED_REQUEST_PREFIX)
+        if client.metadata.more.require_pushed_authorization_requests and not pushed:
+            error: OAuthError = InvalidRequest("this client must use pushed requests")
+            return self._outer_error(params, client, error)  # RFC 9126 §6
         if not has_request_object(params):
-            if client.metadata.more.require_pushed_authorization_requests:
-                error: OAuthError = InvalidRequest("this client must use pushed requests")
-                return self._outer_error(params, client, error)
             return dict(params)
         try:
             return await self._request_objects.resolve(params, client)

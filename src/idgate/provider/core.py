@@ -19,6 +19,7 @@ from idgate.provider.introspection import IntrospectionService
 from idgate.provider.keys import KeyManager
 from idgate.provider.logout import LogoutService
 from idgate.provider.outbound import outbound_client
+from idgate.provider.par import PushedRequests
 from idgate.provider.registration import RegistrationService
 from idgate.provider.request_objects import RequestObjects
 from idgate.provider.sectors import SectorDocuments
@@ -40,6 +41,7 @@ class Provider:
     clients: ClientService
     tokens: TokenIssuer
     authorization: AuthorizationService
+    pushed_requests: PushedRequests
     token_endpoint: TokenService
     registration: RegistrationService
     introspection: IntrospectionService
@@ -79,6 +81,9 @@ class Provider:
             subjects = SubjectService(storage.provider_secrets, sealer, clock)
             tokens = TokenIssuer(settings, clock, keys, storage.codes, storage.tokens, subjects)
             client_keys = ClientKeyResolver(http, clock)
+            request_objects = RequestObjects(
+                settings, clock, http, client_keys, storage.pushed_requests
+            )
             token_endpoint = TokenService(settings, clock, storage, tokens, sealer, client_keys)
             # Back-Channel Logout deliveries: background tasks over the same outbound client.
             backchannel = BackchannelLogout(
@@ -100,7 +105,10 @@ class Provider:
                     keys,
                     accounts,
                     tokens,
-                    RequestObjects(settings, clock, http, client_keys),
+                    request_objects,
+                ),
+                pushed_requests=PushedRequests(
+                    settings, clock, storage.pushed_requests, token_endpoint, request_objects
                 ),
                 token_endpoint=token_endpoint,
                 introspection=IntrospectionService(

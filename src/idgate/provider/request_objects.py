@@ -18,6 +18,7 @@ from idgate.clock import Clock
 from idgate.config import Settings
 from idgate.crypto.errors import CryptoError
 from idgate.crypto.jwt import unsecured_jwt_claims, unverified_header, verify_jwt
+from idgate.crypto.random import secret_hash
 from idgate.protocol.clients import Client
 from idgate.protocol.errors import (
     InvalidClient,
@@ -27,6 +28,7 @@ from idgate.protocol.errors import (
 )
 from idgate.protocol.request_object import (
     MAX_REQUEST_OBJECT_BYTES,
+    PUSHED_REQUEST_PREFIX,
     acceptable_algs,
     check_object_claims,
     check_request_uri,
@@ -34,18 +36,25 @@ from idgate.protocol.request_object import (
 )
 from idgate.provider.client_keys import ClientKeyResolver
 from idgate.provider.outbound import FetchFailed, fetch
+from idgate.storage.base import PushedRequestRepository
 
 _REQUEST_OBJECT_TYPES = "application/oauth-authz-req+jwt, application/jwt"
 
 
 class RequestObjects:
     def __init__(
-        self, settings: Settings, clock: Clock, http: httpx.AsyncClient, keys: ClientKeyResolver
+        self,
+        settings: Settings,
+        clock: Clock,
+        http: httpx.AsyncClient,
+        keys: ClientKeyResolver,
+        pushed: PushedRequestRepository,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._http = http
         self._keys = keys
+        self._pushed = pushed
 
     async def resolve(self, params: Mapping[str, str], client: Client) -> dict[str, str]:
         """The parameters the request means: `params` with the object's members merged in."""
@@ -53,6 +62,8 @@ class RequestObjects:
         request_uri = params.get("request_uri") or None
         if request and request_uri:
             raise InvalidRequest("request and request_uri cannot both be sent")  # Core §6.1
+        if request_uri is not None and request_uri.startswith(PUSHED_REQUEST_PREFIX):
+            return await self._pushed_request(request_uri, client)
         if request_uri is not None:
             check_request_uri(request_uri, client)
             try:
@@ -74,6 +85,17 @@ class RequestObjects:
             raise InvalidRequestObject("the request object is too large")
         claims = await self.decode(request, client)
         return merge_parameters(params, claims, client_id=client.client_id)
+
+    async def _pushed_request(self, request_uri: str, client: Client) -> dict[str, str]:
+        """RFC 9126 §4: only the pushed parameters count; the reference works once, for the
+        client that pushed it, until it expires."""
+        reference = request_uri.removeprefix(PUSHED_REQUEST_PREFIX)
+        stored = await self._pushed.consume(
+            secret_hash(reference), client_id=client.client_id, now=self._clock.now()
+        )
+        if stored is None:
+            raise InvalidRequestUri("the pushed request is unknown, used or expired")
+        return dict(stored)
 
     async def decode(self, token: str, client: Client) -> Mapping[str, Any]:
         """Verify (or, for a client that registered `none`, read) the object and check its

@@ -247,6 +247,25 @@ class RegistrationAccessTokenRepository(Protocol):
     async def remove(self, client_id: str) -> bool: ...
 
 
+class PushedRequestRepository(Protocol):
+    """Pushed authorization requests (RFC 9126), keyed by the hash of their reference."""
+
+    async def add(
+        self,
+        ref_hash: str,
+        *,
+        client_id: str,
+        params: Mapping[str, str],
+        now: int,
+        expires_at: int,
+    ) -> None: ...
+
+    async def consume(self, ref_hash: str, *, client_id: str, now: int) -> Mapping[str, str] | None:
+        """The parameters of a live request pushed by `client_id`, deleted in the same atomic
+        statement: one use, across processes (RFC 9126 §4)."""
+        ...
+
+
 class ProviderSecretRepository(Protocol):
     """Values made once per installation and shared by every process (the pairwise salt)."""
 
@@ -271,6 +290,7 @@ class Storage(Protocol):
     rate_limits: RateLimitRepository
     initial_access_tokens: InitialAccessTokenRepository
     registration_access_tokens: RegistrationAccessTokenRepository
+    pushed_requests: PushedRequestRepository
     provider_secrets: ProviderSecretRepository
 
     async def ping(self) -> None:

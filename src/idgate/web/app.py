@@ -30,6 +30,7 @@ from idgate.web.endpoints import (
     introspection,
     logout,
     metadata,
+    par,
     register,
     session,
     token,
@@ -57,6 +58,7 @@ def _routes() -> list[BaseRoute]:
         Route("/interaction/{handle}/consent", authorize.consent, methods=["POST"]),
         Route("/interaction/{handle}/cancel", authorize.cancel, methods=["POST"]),
         Route("/token", token.token, methods=["POST"]),
+        Route("/par", par.push, methods=["POST"]),
         Route("/register", register.register, methods=["POST"]),
         Route(
             "/register/{client_id}",

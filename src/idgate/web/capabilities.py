@@ -35,6 +35,8 @@ def capabilities(settings: Settings, signing_algs: Sequence[str]) -> Capabilitie
             # Session Management, RP-Initiated, Front- and Back-Channel Logout 1.0.
             "end_session_endpoint": settings.endpoint("/logout"),
             "check_session_iframe": settings.endpoint("/check_session"),
+            # RFC 9126 §5; a client may be held to it (require_pushed_authorization_requests).
+            "pushed_authorization_request_endpoint": settings.endpoint("/par"),
             **(
                 {"registration_endpoint": settings.endpoint("/register")}
                 if settings.registration != "off"
@@ -57,6 +59,7 @@ def capabilities(settings: Settings, signing_algs: Sequence[str]) -> Capabilitie
             "request_parameter_supported": True,
             "request_uri_parameter_supported": True,
             "require_request_uri_registration": True,
+            "require_pushed_authorization_requests": False,
             "request_object_signing_alg_values_supported": [*REQUEST_OBJECT_ALGS, "none"],
             "authorization_response_iss_parameter_supported": True,
             "claim_types_supported": ["normal"],

@@ -14,6 +14,7 @@ from idgate.storage.base import (
     InteractionRepository,
     KeyRepository,
     ProviderSecretRepository,
+    PushedRequestRepository,
     RateLimitRepository,
     RegistrationAccessTokenRepository,
     ReplayCache,
@@ -26,6 +27,7 @@ from idgate.storage.sql.grants import SqlCodeRepository, SqlTokenRepository
 from idgate.storage.sql.limits import SqlRateLimitRepository, SqlReplayCache
 from idgate.storage.sql.maintenance import SqlMaintenance
 from idgate.storage.sql.provider_secrets import SqlProviderSecretRepository
+from idgate.storage.sql.pushed_requests import SqlPushedRequestRepository
 from idgate.storage.sql.registration import SqlInitialAccessTokenRepository
 from idgate.storage.sql.registration_access import SqlRegistrationAccessTokenRepository
 from idgate.storage.sql.repositories import (
@@ -53,6 +55,7 @@ class SqlStorage:
     rate_limits: RateLimitRepository
     initial_access_tokens: InitialAccessTokenRepository
     registration_access_tokens: RegistrationAccessTokenRepository
+    pushed_requests: PushedRequestRepository
     provider_secrets: ProviderSecretRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -69,6 +72,7 @@ class SqlStorage:
         self.rate_limits = SqlRateLimitRepository(engine)
         self.initial_access_tokens = SqlInitialAccessTokenRepository(engine)
         self.registration_access_tokens = SqlRegistrationAccessTokenRepository(engine)
+        self.pushed_requests = SqlPushedRequestRepository(engine)
         self.maintenance = SqlMaintenance(engine)
         self.provider_secrets = SqlProviderSecretRepository(engine)
 
