@@ -34,11 +34,9 @@ class FetchFailed(Exception):
     """The document could not be fetched; deliberately without saying why."""
 
 
-def outbound_client(
-    settings: Settings, *, guard_addresses: bool | None = None
-) -> httpx.AsyncClient:
-    """An httpx client under the fetch policy. `guard_addresses` defaults to the opposite of
-    `allow_private_fetch`."""
+def outbound_client(settings: Settings, *, guard_addresses: bool = True) -> httpx.AsyncClient:
+    """An httpx client under the fetch policy; `guard_addresses=False` gives one without the
+    address rule (the Back-Channel Logout deliveries, for now)."""
     verify: ssl.SSLContext | bool = True
     if settings.outbound_ca_file:
         verify = httpx.create_ssl_context(trust_env=False)
@@ -48,10 +46,13 @@ def outbound_client(
             raise ConfigError(
                 f"cannot read outbound_ca_file {settings.outbound_ca_file}: {exc.strerror}"
             ) from None
-    guard = not settings.allow_private_fetch if guard_addresses is None else guard_addresses
-    transport = (
-        _GuardedTransport(verify=verify) if guard else httpx.AsyncHTTPTransport(verify=verify)
-    )
+    transport: httpx.AsyncBaseTransport
+    if guard_addresses:
+        # Local development resolves and connects the same way, only without the address rule,
+        # so the path that runs in production is the one the test suite runs.
+        transport = _GuardedTransport(verify=verify, allow_private=settings.allow_private_fetch)
+    else:
+        transport = httpx.AsyncHTTPTransport(verify=verify)
     return httpx.AsyncClient(
         follow_redirects=False, trust_env=False, verify=verify, transport=transport
     )
@@ -99,8 +100,9 @@ async def fetch(
 class _GuardedBackend(httpcore.AsyncNetworkBackend):
     """Resolves the host itself, refuses non-public addresses, connects to a checked one."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, allow_private: bool) -> None:
         self._inner = httpcore.AnyIOBackend()
+        self._allow_private = allow_private
 
     async def connect_tcp(
         self,
@@ -118,15 +120,22 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectError("the host cannot be resolved") from None
         addresses = [str(info[4][0]) for info in infos]
         # Every answer must be public: one private answer is enough to refuse the host.
-        if not addresses or not all(is_public_address(a) for a in addresses):
+        allowed = self._allow_private or all(is_public_address(a) for a in addresses)
+        if not addresses or not allowed:
             raise httpcore.ConnectError("the destination is not allowed")
-        return await self._inner.connect_tcp(
-            addresses[0],
-            port,
-            timeout=timeout,
-            local_address=local_address,
-            socket_options=socket_options,
-        )
+        failure: Exception = httpcore.ConnectError("no address could be reached")
+        for address in dict.fromkeys(addresses):  # each checked address, in resolver order
+            try:
+                return await self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        raise failure
 
     async def connect_unix_socket(
         self,
@@ -141,11 +150,12 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, *, verify: ssl.SSLContext | bool) -> None:
+    def __init__(self, *, verify: ssl.SSLContext | bool, allow_private: bool) -> None:
         super().__init__(verify=verify)
         ssl_context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context()
         # httpx takes no network backend, httpcore does: the pool is swapped for one that
-        # connects through the guard (tests/flows/test_fetch_policy.py proves it is used).
+        # connects through the guard. `allow_private_fetch` uses this same path, so every
+        # test that fetches from the loopback peer runs it (tests/flows/test_fetch_policy.py).
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context, network_backend=_GuardedBackend()
+            ssl_context=ssl_context, network_backend=_GuardedBackend(allow_private=allow_private)
         )
