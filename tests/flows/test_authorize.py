@@ -501,4 +501,5 @@ async def test_discovery_lists_the_authorization_endpoint(http) -> None:  # type
     }
     assert doc["response_modes_supported"] == ["query", "fragment", "form_post"]
     assert doc["authorization_response_iss_parameter_supported"] is True
-    assert doc["request_uri_parameter_supported"] is False
+    # Request objects by reference are built (docs/registration.md, test_request_objects.py).
+    assert doc["request_uri_parameter_supported"] is True
