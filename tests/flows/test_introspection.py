@@ -105,12 +105,10 @@ async def test_expired_and_rotated_tokens_are_inactive(op, browser: OPBrowser) -
     assert (await introspect(browser.http, c1, tokens["refresh_token"])).json() == {"active": False}
     assert (await introspect(browser.http, c1, rotated.json()["refresh_token"])).json()["active"]
 
-    from sqlalchemy import update
+    from idgate.storage.sql.db import sql
 
-    from idgate.storage.sql.schema import tokens as tokens_table
-
-    async with op.storage.engine.begin() as conn:  # gray-box: age every token
-        await conn.execute(update(tokens_table).values(expires_at=int(time.time()) - 1))
+    # Gray-box: age every token.
+    await op.storage.db.run(sql("UPDATE tokens SET expires_at = :at"), {"at": int(time.time()) - 1})
     assert (await introspect(browser.http, c1, tokens["access_token"])).json() == {"active": False}
 
 

@@ -24,7 +24,6 @@ from flows_support import (  # type: ignore[import-not-found]
     verify_id_token,
 )
 from https_peer import HttpsPeer, Route  # type: ignore[import-not-found]
-from sqlalchemy import select
 from userinfo_support import basic, sign_in, userinfo_ok  # type: ignore[import-not-found]
 
 from idgate.config import Settings
@@ -34,7 +33,7 @@ from idgate.protocol.subjects import pairwise_subject
 from idgate.provider import Provider
 from idgate.provider.outbound import outbound_client
 from idgate.provider.sectors import SectorDocuments
-from idgate.storage.sql.schema import provider_secrets
+from idgate.storage.sql.db import sql
 from idgate.testing import asgi_client, open_test_provider, response_params
 from idgate.web.app import create_app
 
@@ -147,10 +146,9 @@ async def test_salt_is_made_once_and_sealed(database_url: str) -> None:
         sub = first.subjects.for_client(client, "local")
         assert sub == second.subjects.for_client(client, "local")
         assert sub != "local"
-        async with first.storage.engine.connect() as conn:
-            rows = (await conn.execute(select(provider_secrets))).all()
+        rows = await first.storage.db.all(sql("SELECT value FROM provider_secrets"))
         assert len(rows) == 1
-        assert rows[0].value.startswith("aesgcm1:")  # encrypted at rest with the secret key
+        assert rows[0]["value"].startswith("aesgcm1:")  # encrypted at rest with the secret key
     finally:
         await first.close()
         await second.close()

@@ -153,12 +153,11 @@ async def test_expired_code(op, browser: OPBrowser) -> None:  # type: ignore[no-
     client = await register(op)
     code = (await get_code(browser, client))["code"]
     # Gray-box: age the code past its lifetime.
-    from sqlalchemy import update
+    from idgate.storage.sql.db import sql
 
-    from idgate.storage.sql.schema import authorization_codes
-
-    async with op.storage.engine.begin() as conn:
-        await conn.execute(update(authorization_codes).values(expires_at=int(time.time()) - 1))
+    await op.storage.db.run(
+        sql("UPDATE authorization_codes SET expires_at = :at"), {"at": int(time.time()) - 1}
+    )
     response = await browser.http.post(
         "/token",
         data={

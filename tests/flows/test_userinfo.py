@@ -15,12 +15,11 @@ import httpx
 import pytest
 from flows_support import OPBrowser, register, verify_id_token  # type: ignore[import-not-found]
 from jwcrypto import jwk, jwt
-from sqlalchemy import update
 from userinfo_support import basic, bearer, code_flow, userinfo_ok  # type: ignore[import-not-found]
 
 from idgate.crypto.random import secret_hash
 from idgate.provider import Provider
-from idgate.storage.sql.schema import tokens as tokens_table
+from idgate.storage.sql.db import sql
 from idgate.testing import TEST_ISSUER
 
 pytestmark = pytest.mark.anyio
@@ -344,12 +343,10 @@ async def test_revoked_and_expired_tokens(alice: Provider, browser: OPBrowser) -
         await userinfo_ok(browser.http, token)
     # Gray-box: revoke one through the repository, age the other past its expiry.
     assert await alice.storage.tokens.revoke(secret_hash(revoked), now=int(time.time()))
-    async with alice.storage.engine.begin() as conn:
-        await conn.execute(
-            update(tokens_table)
-            .where(tokens_table.c.token_hash == secret_hash(expired))
-            .values(expires_at=int(time.time()) - 1)
-        )
+    await alice.storage.db.run(
+        sql("UPDATE tokens SET expires_at = :at WHERE token_hash = :token_hash"),
+        {"at": int(time.time()) - 1, "token_hash": secret_hash(expired)},
+    )
     for token in (revoked, expired):
         response = await browser.http.get("/userinfo", headers=bearer(token))
         assert_bearer_error(response, 401, INVALID_TOKEN_CHALLENGE)

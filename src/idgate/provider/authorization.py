@@ -48,6 +48,8 @@ from idgate.storage.base import Account, BrowserSession, PendingInteraction, Sto
 _TARGET_PARAMETERS = frozenset({"client_id", "redirect_uri"})
 # ISO/IEC 29115 level 1: a password login (Core §2 acr).
 PASSWORD_ACR = "1"
+# (sid, client_id) pairs this process knows are stored; a bound on the memory it takes.
+_REMEMBERED_CLIENTS_MAX = 100_000
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ class AuthorizationService:
         self._accounts = accounts
         self._issuer = issuer
         self._policy = AuthorizePolicy(allow_plain_pkce=settings.allow_plain_pkce)
+        self._remembered_clients: set[tuple[str, str]] = set()
 
     # --- the authorization request ------------------------------------------------------
 
@@ -213,6 +216,11 @@ class AuthorizationService:
         return Respond(response, browser_state=opbs)
 
     async def _session(self, browser: Browser) -> BrowserSession | None:
+        live = await self._live_session(browser)
+        return live[0] if live else None
+
+    async def _live_session(self, browser: Browser) -> tuple[BrowserSession, Account] | None:
+        """The browser's OP session and its End-User, if both are still live."""
         if not browser.session_cookie:
             return None
         session = await self._storage.sessions.get(
@@ -223,7 +231,7 @@ class AuthorizationService:
         account = await self._storage.accounts.by_subject(session.subject)
         if account is None or account.disabled:
             return None
-        return session
+        return session, account
 
     async def _hint_subject(self, request: AuthorizationRequest) -> str | None:
         """The subject of a valid id_token_hint we issued (Core §3.1.2.1; expired is fine)."""
@@ -265,9 +273,10 @@ class AuthorizationService:
             if session
             else None
         )
+        # First-party clients never ask for consent: their stored consent is not needed.
         consented = (
             await self._storage.consents.scopes(session.subject, client.client_id)
-            if session
+            if session and not client.metadata.first_party
             else None
         )
         return next_interaction(
@@ -290,14 +299,15 @@ class AuthorizationService:
         browser: Browser,
         cookies: CookieUpdates,
     ) -> Outcome:
-        session = await self._session(browser)
+        live = await self._live_session(browser)
+        session = live[0] if live else None
         try:
             decision = await self._decide(request, client, session, None)
         except OAuthError as exc:
             return self._session_error(request, session, exc)
         if decision == "none":
-            assert session is not None
-            return await self._respond(request, client, session)
+            assert live is not None
+            return await self._respond(request, client, *live)
         return await self._start_interaction(request, browser, cookies)
 
     async def _start_interaction(
@@ -324,9 +334,14 @@ class AuthorizationService:
     # --- the response ---------------------------------------------------------------------
 
     async def _respond(
-        self, request: AuthorizationRequest, client: Client, session: BrowserSession
+        self,
+        request: AuthorizationRequest,
+        client: Client,
+        session: BrowserSession,
+        account: Account | None = None,
     ) -> Respond:
-        account = await self._storage.accounts.by_subject(session.subject)
+        if account is None:
+            account = await self._storage.accounts.by_subject(session.subject)
         assert account is not None
         fields: dict[str, str] = {}
         code = access_token = None
@@ -344,7 +359,7 @@ class AuthorizationService:
             code = await self._issuer.code(client.client_id, bound.to_dict(), expires_at=expires_at)
             fields["code"] = code
         if request.returns_token:
-            issued = await self._issuer.access_token(
+            issued = self._issuer.access_token(
                 client_id=client.client_id,
                 subject=session.subject,
                 scopes=request.scopes,
@@ -354,6 +369,7 @@ class AuthorizationService:
                     "claims_locales": list(request.claims_locales),
                 },
             )
+            await self._issuer.store(issued)
             access_token = issued.value
             fields.update(
                 access_token=issued.value,
@@ -383,9 +399,7 @@ class AuthorizationService:
             fields["id_token"] = await self._issuer.id_token(
                 client, context, code=code, access_token=access_token, state=request.state
             )
-        await self._storage.sessions.add_client(
-            session.sid, client.client_id, now=self._clock.now()
-        )
+        await self._remember_client(session.sid, client.client_id)
         fields["iss"] = self._settings.issuer  # RFC 9207
         # Session Management 1.0 §3: for the origin the RP's page posts from (its redirect_uri).
         opbs = browser_state(session.id_hash)
@@ -393,6 +407,17 @@ class AuthorizationService:
         if origin is not None:
             fields["session_state"] = session_state(client.client_id, origin, opbs)
         return Respond(build_response(request.target, fields), browser_state=opbs)
+
+    async def _remember_client(self, sid: str, client_id: str) -> None:
+        """Record that `client_id` got a response in session `sid` (for logout), once: the
+        row never changes after, so a process need not write it again for every response."""
+        pair = (sid, client_id)
+        if pair in self._remembered_clients:
+            return
+        await self._storage.sessions.add_client(sid, client_id, now=self._clock.now())
+        if len(self._remembered_clients) >= _REMEMBERED_CLIENTS_MAX:
+            self._remembered_clients.clear()
+        self._remembered_clients.add(pair)
 
     # --- the interaction pages ------------------------------------------------------------
 

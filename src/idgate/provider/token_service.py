@@ -184,7 +184,7 @@ class TokenService:
             "claims": dict(data.claims) if data.claims else None,
             "claims_locales": list(data.claims_locales),
         }
-        access = await self._issuer.access_token(
+        access = self._issuer.access_token(
             client_id=client.client_id,
             subject=data.subject,
             scopes=data.scopes,
@@ -198,7 +198,7 @@ class TokenService:
         )
         refresh = None
         if refresh_allowed(client, data.scopes):
-            refresh = await self._issuer.refresh_token(
+            refresh = self._issuer.refresh_token(
                 client_id=client.client_id,
                 subject=data.subject,
                 scopes=data.scopes,
@@ -206,6 +206,7 @@ class TokenService:
                 family_id=family,
                 code_hash=code_hash,
             )
+        await self._issuer.store(access, *([refresh] if refresh else []))
         id_token = None
         if OPENID in data.scopes:
             id_token = await self._id_token(
@@ -294,7 +295,7 @@ class TokenService:
         if subject is None or account is None or account.disabled:
             raise InvalidGrant("the End-User's account is no longer active")
         family = used.family_id or new_secret(16)
-        access = await self._issuer.access_token(
+        access = self._issuer.access_token(
             client_id=client.client_id,
             subject=subject,
             scopes=scopes,
@@ -306,7 +307,7 @@ class TokenService:
             family_id=family,
             value=self._successor("access", presented),
         )
-        rotated = await self._issuer.refresh_token(
+        rotated = self._issuer.refresh_token(
             client_id=client.client_id,
             subject=subject,
             scopes=tuple(used.scope.split()),
@@ -315,6 +316,7 @@ class TokenService:
             expires_at=used.expires_at,
             value=self._successor("refresh", presented),
         )
+        await self._issuer.store(access, rotated)
         return await self._refresh_response(
             client, account.claims, used, scopes, access.value, access.expires_in, rotated.value
         )
@@ -401,9 +403,10 @@ class TokenService:
         if client.is_public:
             raise InvalidRequest("public clients cannot use client_credentials")
         scopes = check_client_credentials_scopes(grant.scopes, client.metadata.scope)
-        access = await self._issuer.access_token(
+        access = self._issuer.access_token(
             client_id=client.client_id, subject=None, scopes=scopes, data={}
         )
+        await self._issuer.store(access)
         return token_response(access_token=access.value, expires_in=access.expires_in, scope=scopes)
 
 

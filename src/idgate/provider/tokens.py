@@ -58,7 +58,7 @@ class TokenIssuer:
         )
         return code
 
-    async def _token(
+    def _token(
         self,
         kind: str,
         ttl: int,
@@ -85,10 +85,13 @@ class TokenIssuer:
             family_id=family_id,
             code_hash=code_hash,
         )
-        await self._tokens.add(record)
         return IssuedToken(value=value, expires_in=ttl, record=record)
 
-    async def access_token(
+    async def store(self, *issued: IssuedToken) -> None:
+        """Store the tokens of one response, together: until then none of them is valid."""
+        await self._tokens.add_all(*(token.record for token in issued))
+
+    def access_token(
         self,
         *,
         client_id: str,
@@ -99,7 +102,8 @@ class TokenIssuer:
         code_hash: str | None = None,
         value: str | None = None,
     ) -> IssuedToken:
-        return await self._token(
+        """A new access token, not yet stored (see `store`)."""
+        return self._token(
             "access",
             self._settings.access_token_ttl,
             client_id=client_id,
@@ -111,7 +115,7 @@ class TokenIssuer:
             value=value,
         )
 
-    async def refresh_token(
+    def refresh_token(
         self,
         *,
         client_id: str,
@@ -123,11 +127,12 @@ class TokenIssuer:
         expires_at: int | None = None,
         value: str | None = None,
     ) -> IssuedToken:
-        """A refresh token; rotations keep the family's absolute expiry (`expires_at`)."""
+        """A new refresh token, not yet stored (see `store`); rotations keep the family's
+        absolute expiry (`expires_at`)."""
         ttl = self._settings.refresh_token_ttl
         if expires_at is not None:
             ttl = max(1, expires_at - self._clock.now())
-        return await self._token(
+        return self._token(
             "refresh",
             ttl,
             client_id=client_id,

@@ -193,6 +193,10 @@ class CodeRepository(Protocol):
 
 class TokenRepository(Protocol):
     async def add(self, token: StoredToken) -> None: ...
+    async def add_all(self, *tokens: StoredToken) -> None:
+        """Store the tokens of one response together (one round trip)."""
+        ...
+
     async def get(self, token_hash: str) -> StoredToken | None: ...
     async def use_refresh(self, token_hash: str, *, now: int) -> StoredToken | None:
         """Mark a live refresh token used (rotation) atomically; None if it was not live."""

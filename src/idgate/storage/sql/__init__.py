@@ -1,6 +1,6 @@
-"""The SQL implementation of the storage ports, on SQLite and PostgreSQL (SQLAlchemy Core).
+"""The SQL implementation of the storage ports, on SQLite and PostgreSQL.
 
-This is the only package that imports SQLAlchemy.
+This is the only package that imports SQLAlchemy or a database driver.
 """
 
 from idgate.storage.sql.engine import InvalidDatabaseUrl, create_engine, migrate

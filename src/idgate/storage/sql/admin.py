@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+import asyncpg
+from sqlalchemy import make_url
 
-from idgate.storage.sql.engine import async_url
+from idgate.storage.sql.engine import driver_dsn
 
 
 def with_database(database_url: str, database: str) -> str:
@@ -13,10 +13,9 @@ def with_database(database_url: str, database: str) -> str:
 
 
 async def run_admin_sql(database_url: str, statement: str) -> None:
-    """Run one statement outside a transaction (CREATE DATABASE cannot run inside one)."""
-    engine = create_async_engine(async_url(database_url), isolation_level="AUTOCOMMIT")
+    """Run one PostgreSQL statement outside a transaction (CREATE DATABASE needs that)."""
+    conn = await asyncpg.connect(driver_dsn(database_url), timeout=5)
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
+        await conn.execute(statement)
     finally:
-        await engine.dispose()
+        await conn.close()

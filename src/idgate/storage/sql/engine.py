@@ -1,4 +1,4 @@
-"""Engines, URLs and migrations for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
+"""URLs, the request-path database, and migrations (SQLAlchemy + Alembic, at start-up only)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from idgate.storage.base import StorageError
+from idgate.storage.sql.db import Database, PostgresDatabase, SqliteDatabase
 from idgate.storage.sql.errors import translate_errors
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -52,7 +53,24 @@ def async_url(database_url: str) -> str:
     )
 
 
+def driver_dsn(database_url: str) -> str:
+    """What the raw driver takes: a file path for SQLite, a libpq URL for PostgreSQL."""
+    url = make_url(async_url(database_url))
+    if url.get_backend_name() == "sqlite":
+        return url.database or ""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def open_database(database_url: str) -> Database:
+    """The database the repositories run their statements on."""
+    dsn = driver_dsn(database_url)
+    if async_url(database_url).startswith("sqlite"):
+        return SqliteDatabase(dsn)
+    return await PostgresDatabase.connect(dsn)
+
+
 def create_engine(database_url: str) -> AsyncEngine:
+    """A SQLAlchemy engine, for migrations."""
     url = async_url(database_url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})

@@ -2,58 +2,52 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, delete, select
-
-from idgate.storage.sql.errors import translate_errors
+from idgate.storage.sql.db import sql
 from idgate.storage.sql.repositories import Repository
-from idgate.storage.sql.schema import rate_limits, replay_cache
-from idgate.storage.sql.upsert import insert_for
+
+# One statement: insert, or take over an expired entry; a live entry returns no row.
+_FIRST_USE = sql(
+    "INSERT INTO replay_cache (key, expires_at) VALUES (:key, :expires_at) "
+    "ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at "
+    "WHERE replay_cache.expires_at <= :now RETURNING key"
+)
+_LOCKED_UNTIL = sql("SELECT locked_until FROM rate_limits WHERE key = :key")
+# A failure outside the window starts a new count.
+_COUNT_FAILURE = sql(
+    "INSERT INTO rate_limits (key, failures, window_start, locked_until) "
+    "VALUES (:key, 1, :now, 0) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "failures = CASE WHEN rate_limits.window_start > :since "
+    "THEN rate_limits.failures + 1 ELSE 1 END, "
+    "window_start = CASE WHEN rate_limits.window_start > :since "
+    "THEN rate_limits.window_start ELSE excluded.window_start END "
+    "RETURNING failures"
+)
+_LOCK_OUT = sql("UPDATE rate_limits SET locked_until = :until, failures = 0 WHERE key = :key")
+_RESET = sql("DELETE FROM rate_limits WHERE key = :key")
 
 
 class SqlReplayCache(Repository):
     async def first_use(self, key: str, *, expires_at: int, now: int) -> bool:
-        # One statement: insert, or take over an expired entry; a live entry returns no row.
-        async with translate_errors(), self._engine.begin() as conn:
-            statement = insert_for(conn, replay_cache).values(key=key, expires_at=expires_at)
-            statement = statement.on_conflict_do_update(
-                index_elements=[replay_cache.c.key],
-                set_={"expires_at": expires_at},
-                where=replay_cache.c.expires_at <= now,
-            ).returning(replay_cache.c.key)
-            return (await conn.execute(statement)).first() is not None
+        row = await self._db.one(_FIRST_USE, {"key": key, "expires_at": expires_at, "now": now})
+        return row is not None
 
 
 class SqlRateLimitRepository(Repository):
     async def locked_until(self, key: str, *, now: int) -> int:
-        query = select(rate_limits.c.locked_until).where(rate_limits.c.key == key)
-        async with translate_errors(), self._engine.connect() as conn:
-            until = (await conn.execute(query)).scalar_one_or_none()
-        return until if until is not None and until > now else 0
+        row = await self._db.one(_LOCKED_UNTIL, {"key": key})
+        until: int = row["locked_until"] if row is not None else 0
+        return until if until > now else 0
 
     async def failure(self, key: str, *, now: int, limit: int, window: int, lockout: int) -> int:
-        table = rate_limits
-        async with translate_errors(), self._engine.begin() as conn:
-            statement = insert_for(conn, table).values(
-                key=key, failures=1, window_start=now, locked_until=0
-            )
-            # A failure outside the window starts a new count; reaching the limit locks out.
-            in_window = table.c.window_start > now - window
-            statement = statement.on_conflict_do_update(
-                index_elements=[table.c.key],
-                set_={
-                    "failures": case((in_window, table.c.failures + 1), else_=1),
-                    "window_start": case((in_window, table.c.window_start), else_=now),
-                },
-            ).returning(table.c.failures)
-            count = (await conn.execute(statement)).scalar_one()
-            if count < limit:
+        async with self._db.transaction() as tx:
+            row = await tx.one(_COUNT_FAILURE, {"key": key, "now": now, "since": now - window})
+            assert row is not None  # an upsert with RETURNING always returns its row
+            if row["failures"] < limit:
                 return 0
             until = now + lockout
-            await conn.execute(
-                table.update().where(table.c.key == key).values(locked_until=until, failures=0)
-            )
+            await tx.run(_LOCK_OUT, {"key": key, "until": until})
             return until
 
     async def reset(self, key: str) -> None:
-        async with translate_errors(), self._engine.begin() as conn:
-            await conn.execute(delete(rate_limits).where(rate_limits.c.key == key))
+        await self._db.run(_RESET, {"key": key})

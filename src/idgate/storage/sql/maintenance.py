@@ -4,31 +4,47 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import ColumnElement, Table, delete, or_, select
+from idgate.storage.sql.db import Statement, sql
+from idgate.storage.sql.repositories import Repository, dump
 
-from idgate.storage.sql.errors import translate_errors
-from idgate.storage.sql.repositories import Repository
-from idgate.storage.sql.schema import (
-    authorization_codes,
-    initial_access_tokens,
-    interactions,
-    rate_limits,
-    replay_cache,
-    session_clients,
-    sessions,
-    tokens,
+
+def _purge(table: str, key: str, condition: str) -> Statement:
+    return sql(
+        f"DELETE FROM {table} WHERE {key} IN "
+        f"(SELECT {key} FROM {table} WHERE {condition} LIMIT :batch)"
+    )
+
+
+# What each kind of row may be deleted after (see purge_expired for `:old`).
+_PURGES = {
+    "authorization_codes": _purge("authorization_codes", "code_hash", "expires_at <= :old"),
+    "tokens": _purge("tokens", "token_hash", "expires_at <= :now"),
+    "interactions": _purge("interactions", "id_hash", "expires_at <= :now"),
+    "replay_cache": _purge("replay_cache", "key", "expires_at <= :now"),
+    "rate_limits": _purge("rate_limits", "key", "locked_until <= :now AND window_start <= :old"),
+    "initial_access_tokens": _purge("initial_access_tokens", "token_hash", "expires_at <= :now"),
+}
+_GONE_SESSION_IDS = sql(
+    "SELECT sid FROM sessions WHERE expires_at <= :old OR ended_at <= :old LIMIT :batch"
 )
 
 
-class SqlMaintenance(Repository):
-    async def _purge(
-        self, table: Table, key: str, condition: ColumnElement[bool], batch: int
-    ) -> int:
-        column = table.c[key]
-        doomed = select(column).where(condition).limit(batch).scalar_subquery()
-        async with translate_errors(), self._engine.begin() as conn:
-            return (await conn.execute(delete(table).where(column.in_(doomed)))).rowcount
+def _delete_sids(table: str) -> Statement:
+    # The sids travel as one JSON array, which both databases can unpack.
+    return sql(
+        f"DELETE FROM {table} WHERE sid IN (SELECT value FROM json_each(:sids))",
+        postgres=(
+            f"DELETE FROM {table} WHERE sid IN "
+            "(SELECT json_array_elements_text(CAST(:sids AS json)))"
+        ),
+    )
 
+
+_DELETE_SESSION_CLIENTS = _delete_sids("session_clients")
+_DELETE_SESSIONS = _delete_sids("sessions")
+
+
+class SqlMaintenance(Repository):
     async def purge_expired(
         self, *, now: int, retention: int, batch: int = 500
     ) -> Mapping[str, int]:
@@ -38,37 +54,12 @@ class SqlMaintenance(Repository):
         soon after expiry is still recognised as a replay (and revokes its tokens).
         Rotated refresh tokens are kept until the family expires, for reuse detection.
         """
-        old = now - retention
-        ended = or_(sessions.c.expires_at <= old, sessions.c.ended_at <= old)
-        counts = {
-            "authorization_codes": await self._purge(
-                authorization_codes, "code_hash", authorization_codes.c.expires_at <= old, batch
-            ),
-            "tokens": await self._purge(tokens, "token_hash", tokens.c.expires_at <= now, batch),
-            "interactions": await self._purge(
-                interactions, "id_hash", interactions.c.expires_at <= now, batch
-            ),
-            "replay_cache": await self._purge(
-                replay_cache, "key", replay_cache.c.expires_at <= now, batch
-            ),
-            "rate_limits": await self._purge(
-                rate_limits,
-                "key",
-                (rate_limits.c.locked_until <= now) & (rate_limits.c.window_start <= old),
-                batch,
-            ),
-            "initial_access_tokens": await self._purge(
-                initial_access_tokens,
-                "token_hash",
-                initial_access_tokens.c.expires_at <= now,
-                batch,
-            ),
-        }
-        gone_sessions = select(sessions.c.sid).where(ended).limit(batch)
-        async with translate_errors(), self._engine.begin() as conn:
-            sids = list((await conn.execute(gone_sessions)).scalars())
+        params = {"now": now, "old": now - retention, "batch": batch}
+        counts = {name: await self._db.run(purge, params) for name, purge in _PURGES.items()}
+        async with self._db.transaction() as tx:
+            sids = [row["sid"] for row in await tx.all(_GONE_SESSION_IDS, params)]
             if sids:
-                await conn.execute(delete(session_clients).where(session_clients.c.sid.in_(sids)))
-                await conn.execute(delete(sessions).where(sessions.c.sid.in_(sids)))
+                await tx.run(_DELETE_SESSION_CLIENTS, {"sids": dump(sids)})
+                await tx.run(_DELETE_SESSIONS, {"sids": dump(sids)})
         counts["sessions"] = len(sids)
         return counts

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from idgate.storage.base import StorageError
-from idgate.storage.sql.errors import translate_errors
+from idgate.storage.sql.db import sql
 from idgate.storage.sql.repositories import Repository
-from idgate.storage.sql.schema import provider_secrets
-from idgate.storage.sql.upsert import insert_for
+
+_INSERT_IF_ABSENT = sql(
+    "INSERT INTO provider_secrets (name, value, created_at) VALUES (:name, :value, :now) "
+    "ON CONFLICT (name) DO NOTHING"
+)
+_GET = sql("SELECT value FROM provider_secrets WHERE name = :name")
 
 
 class SqlProviderSecretRepository(Repository):
     async def get_or_add(self, name: str, value: str, *, now: int) -> str:
-        table = provider_secrets
-        async with translate_errors(), self._engine.begin() as conn:
-            await conn.execute(
-                insert_for(conn, table)
-                .values(name=name, value=value, created_at=now)
-                .on_conflict_do_nothing(index_elements=[table.c.name])
-            )
-            row = (await conn.execute(select(table.c.value).where(table.c.name == name))).first()
+        await self._db.run(_INSERT_IF_ABSENT, {"name": name, "value": value, "now": now})
+        row = await self._db.one(_GET, {"name": name})
         if row is None:
             raise StorageError(f"provider secret {name!r} was not stored")
-        stored: str = row.value
+        stored: str = row["value"]
         return stored

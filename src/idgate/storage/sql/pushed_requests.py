@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from sqlalchemy import BigInteger, Column, Index, String, Table, Text, delete, insert
+from sqlalchemy import BigInteger, Column, Index, String, Table, Text
 
-from idgate.storage.sql.errors import translate_errors
+from idgate.storage.sql.db import sql
 from idgate.storage.sql.repositories import Repository, dump
 from idgate.storage.sql.schema import HASH, metadata
 
+# The table, for the migrations' comparison with the schema (migration 0005).
 pushed_requests = Table(
     "pushed_requests",
     metadata,
@@ -21,6 +22,15 @@ pushed_requests = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_pushed_requests_expires_at", "expires_at"),
+)
+
+_ADD = sql(
+    "INSERT INTO pushed_requests (ref_hash, client_id, params, created_at, expires_at) "
+    "VALUES (:ref_hash, :client_id, :params, :now, :expires_at)"
+)
+_CONSUME = sql(
+    "DELETE FROM pushed_requests WHERE ref_hash = :ref_hash AND client_id = :client_id "
+    "AND expires_at > :now RETURNING params"
 )
 
 
@@ -34,31 +44,19 @@ class SqlPushedRequestRepository(Repository):
         now: int,
         expires_at: int,
     ) -> None:
-        async with translate_errors(), self._engine.begin() as conn:
-            await conn.execute(
-                insert(pushed_requests).values(
-                    ref_hash=ref_hash,
-                    client_id=client_id,
-                    params=dump(dict(params)),
-                    created_at=now,
-                    expires_at=expires_at,
-                )
-            )
+        values = {
+            "ref_hash": ref_hash,
+            "client_id": client_id,
+            "params": dump(dict(params)),
+            "now": now,
+            "expires_at": expires_at,
+        }
+        await self._db.run(_ADD, values)
 
     async def consume(self, ref_hash: str, *, client_id: str, now: int) -> Mapping[str, str] | None:
-        table = pushed_requests
-        statement = (
-            delete(table)
-            .where(
-                table.c.ref_hash == ref_hash,
-                table.c.client_id == client_id,
-                table.c.expires_at > now,
-            )
-            .returning(table.c.params)
-        )
-        async with translate_errors(), self._engine.begin() as conn:
-            row = (await conn.execute(statement)).first()
+        values = {"ref_hash": ref_hash, "client_id": client_id, "now": now}
+        row = await self._db.one(_CONSUME, values)
         if row is None:
             return None
-        params: dict[str, str] = json.loads(row.params)
+        params: dict[str, str] = json.loads(row["params"])
         return params

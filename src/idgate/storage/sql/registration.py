@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, or_, select
-
-from idgate.storage.sql.errors import translate_errors
+from idgate.storage.sql.db import sql
 from idgate.storage.sql.repositories import Repository
-from idgate.storage.sql.schema import initial_access_tokens
+
+_INSERT = sql(
+    "INSERT INTO initial_access_tokens (token_hash, created_at, expires_at) "
+    "VALUES (:token_hash, :now, :expires_at)"
+)
+_VALID = sql(
+    "SELECT 1 AS valid FROM initial_access_tokens WHERE token_hash = :token_hash "
+    "AND (expires_at IS NULL OR expires_at > :now)"
+)
 
 
 class SqlInitialAccessTokenRepository(Repository):
     async def add(self, token_hash: str, *, now: int, expires_at: int | None) -> None:
-        async with translate_errors(), self._engine.begin() as conn:
-            await conn.execute(
-                insert(initial_access_tokens).values(
-                    token_hash=token_hash, created_at=now, expires_at=expires_at
-                )
-            )
+        params = {"token_hash": token_hash, "now": now, "expires_at": expires_at}
+        await self._db.run(_INSERT, params)
 
     async def is_valid(self, token_hash: str, *, now: int) -> bool:
-        table = initial_access_tokens
-        query = select(table.c.token_hash).where(
-            table.c.token_hash == token_hash,
-            or_(table.c.expires_at.is_(None), table.c.expires_at > now),
-        )
-        async with translate_errors(), self._engine.connect() as conn:
-            return (await conn.execute(query)).first() is not None
+        return await self._db.one(_VALID, {"token_hash": token_hash, "now": now}) is not None

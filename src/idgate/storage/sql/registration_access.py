@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, String, Table, delete, select
+from sqlalchemy import BigInteger, Column, String, Table
 
-from idgate.storage.sql.errors import translate_errors
+from idgate.storage.sql.db import sql
 from idgate.storage.sql.repositories import Repository
 from idgate.storage.sql.schema import HASH, metadata
-from idgate.storage.sql.upsert import insert_for
 
+# The table, for the migrations' comparison with the schema (migration 0004).
 registration_access_tokens = Table(
     "registration_access_tokens",
     metadata,
@@ -17,29 +17,23 @@ registration_access_tokens = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 
+_PUT = sql(
+    "INSERT INTO registration_access_tokens (client_id, token_hash, created_at) "
+    "VALUES (:client_id, :token_hash, :now) "
+    "ON CONFLICT (client_id) DO UPDATE SET token_hash = excluded.token_hash, "
+    "created_at = excluded.created_at"
+)
+_GET = sql("SELECT token_hash FROM registration_access_tokens WHERE client_id = :client_id")
+_REMOVE = sql("DELETE FROM registration_access_tokens WHERE client_id = :client_id")
+
 
 class SqlRegistrationAccessTokenRepository(Repository):
     async def put(self, client_id: str, token_hash: str, *, now: int) -> None:
-        table = registration_access_tokens
-        async with translate_errors(), self._engine.begin() as conn:
-            await conn.execute(
-                insert_for(conn, table)
-                .values(client_id=client_id, token_hash=token_hash, created_at=now)
-                .on_conflict_do_update(
-                    index_elements=[table.c.client_id],
-                    set_={"token_hash": token_hash, "created_at": now},
-                )
-            )
+        await self._db.run(_PUT, {"client_id": client_id, "token_hash": token_hash, "now": now})
 
     async def hash_for(self, client_id: str) -> str | None:
-        table = registration_access_tokens
-        query = select(table.c.token_hash).where(table.c.client_id == client_id)
-        async with translate_errors(), self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return None if row is None else str(row.token_hash)
+        row = await self._db.one(_GET, {"client_id": client_id})
+        return None if row is None else str(row["token_hash"])
 
     async def remove(self, client_id: str) -> bool:
-        table = registration_access_tokens
-        async with translate_errors(), self._engine.begin() as conn:
-            result = await conn.execute(delete(table).where(table.c.client_id == client_id))
-        return result.rowcount == 1
+        return await self._db.run(_REMOVE, {"client_id": client_id}) == 1

@@ -6,14 +6,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from idgate.protocol.clients import Client, ClientMetadata, parse_client_metadata
 from idgate.storage.base import Account, AlreadyExists, KeyState, StoredKey
-from idgate.storage.sql.errors import translate_errors
-from idgate.storage.sql.schema import accounts, clients, signing_keys
+from idgate.storage.sql.db import Conflict, Database, Row, sql
 
 
 def dump(value: Any) -> str:
@@ -21,176 +16,204 @@ def dump(value: Any) -> str:
 
 
 class Repository:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+
+_CLIENT_COLUMNS = "client_id, secret_hash, secret_sealed, metadata, created_at"
+_INSERT_CLIENT = sql(
+    "INSERT INTO clients (client_id, secret_hash, secret_sealed, metadata, created_at, "
+    "updated_at) VALUES (:client_id, :secret_hash, :secret_sealed, :metadata, :created_at, "
+    ":created_at)"
+)
+_GET_CLIENT = sql(f"SELECT {_CLIENT_COLUMNS} FROM clients WHERE client_id = :client_id")
+_LIST_CLIENTS = sql(f"SELECT {_CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id")
+_UPDATE_CLIENT = sql(
+    "UPDATE clients SET metadata = :metadata, updated_at = :now WHERE client_id = :client_id"
+)
+_DELETE_CLIENT = sql("DELETE FROM clients WHERE client_id = :client_id")
+
+
+# Parsed metadata by its stored text: a client is read on nearly every request, and parsing
+# its metadata costs more than reading the row. Keyed by the text, so a change is never missed.
+_PARSED_METADATA_MAX = 10_000
 
 
 class SqlClientRepository(Repository):
-    @staticmethod
-    def _client(row: Row[Any]) -> Client:
-        # Stored metadata passed validation when written; parsing again keeps one code path.
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self._parsed: dict[str, ClientMetadata] = {}
+
+    def _metadata(self, text: str) -> ClientMetadata:
+        metadata = self._parsed.get(text)
+        if metadata is None:
+            # Stored metadata passed validation when written; parsing again keeps one path.
+            metadata = parse_client_metadata(json.loads(text))
+            if len(self._parsed) >= _PARSED_METADATA_MAX:
+                self._parsed.clear()
+            self._parsed[text] = metadata
+        return metadata
+
+    def _client(self, row: Row) -> Client:
         return Client(
-            client_id=row.client_id,
-            metadata=parse_client_metadata(json.loads(row.metadata)),
-            secret_hash=row.secret_hash,
-            secret_sealed=row.secret_sealed,
-            created_at=row.created_at,
+            client_id=row["client_id"],
+            metadata=self._metadata(row["metadata"]),
+            secret_hash=row["secret_hash"],
+            secret_sealed=row["secret_sealed"],
+            created_at=row["created_at"],
         )
 
     async def add(self, client: Client) -> None:
-        row = {
-            "client_id": client.client_id,
-            "secret_hash": client.secret_hash,
-            "secret_sealed": client.secret_sealed,
-            "metadata": dump(client.metadata.to_dict()),
-            "created_at": client.created_at,
-            "updated_at": client.created_at,
-        }
         try:
-            async with translate_errors(), self._engine.begin() as conn:
-                await conn.execute(insert(clients).values(**row))
-        except IntegrityError:
+            await self._db.run(
+                _INSERT_CLIENT,
+                {
+                    "client_id": client.client_id,
+                    "secret_hash": client.secret_hash,
+                    "secret_sealed": client.secret_sealed,
+                    "metadata": dump(client.metadata.to_dict()),
+                    "created_at": client.created_at,
+                },
+            )
+        except Conflict:
             raise AlreadyExists(f"client {client.client_id!r} exists") from None
 
     async def get(self, client_id: str) -> Client | None:
-        async with translate_errors(), self._engine.connect() as conn:
-            result = await conn.execute(select(clients).where(clients.c.client_id == client_id))
-            row = result.first()
+        row = await self._db.one(_GET_CLIENT, {"client_id": client_id})
         return None if row is None else self._client(row)
 
     async def list(self) -> Sequence[Client]:
-        async with translate_errors(), self._engine.connect() as conn:
-            result = await conn.execute(select(clients).order_by(clients.c.created_at))
-            return [self._client(row) for row in result]
+        return [self._client(row) for row in await self._db.all(_LIST_CLIENTS)]
 
     async def update(self, client_id: str, metadata: ClientMetadata, *, now: int) -> bool:
-        async with translate_errors(), self._engine.begin() as conn:
-            result = await conn.execute(
-                update(clients)
-                .where(clients.c.client_id == client_id)
-                .values(metadata=dump(metadata.to_dict()), updated_at=now)
-            )
-        return result.rowcount == 1
+        changed = await self._db.run(
+            _UPDATE_CLIENT,
+            {"client_id": client_id, "metadata": dump(metadata.to_dict()), "now": now},
+        )
+        return changed == 1
 
     async def remove(self, client_id: str) -> bool:
-        async with translate_errors(), self._engine.begin() as conn:
-            result = await conn.execute(delete(clients).where(clients.c.client_id == client_id))
-        return result.rowcount == 1
+        return await self._db.run(_DELETE_CLIENT, {"client_id": client_id}) == 1
+
+
+_ACCOUNT_COLUMNS = "subject, username, password_hash, claims, disabled, created_at"
+_INSERT_ACCOUNT = sql(
+    f"INSERT INTO accounts ({_ACCOUNT_COLUMNS}) VALUES (:subject, :username, :password_hash, "
+    ":claims, :disabled, :created_at)"
+)
+_ACCOUNT_BY_USERNAME = sql(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE username = :value")
+_ACCOUNT_BY_SUBJECT = sql(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE subject = :value")
+_LIST_ACCOUNTS = sql(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY username")
+_SET_PASSWORD = sql("UPDATE accounts SET password_hash = :value WHERE username = :username")
+_SET_DISABLED = sql("UPDATE accounts SET disabled = :value WHERE username = :username")
+_SET_CLAIMS = sql("UPDATE accounts SET claims = :value WHERE username = :username")
 
 
 class SqlAccountRepository(Repository):
     @staticmethod
-    def _account(row: Row[Any]) -> Account:
+    def _account(row: Row) -> Account:
         return Account(
-            subject=row.subject,
-            username=row.username,
-            password_hash=row.password_hash,
-            claims=json.loads(row.claims),
-            disabled=row.disabled,
-            created_at=row.created_at,
+            subject=row["subject"],
+            username=row["username"],
+            password_hash=row["password_hash"],
+            claims=json.loads(row["claims"]),
+            disabled=bool(row["disabled"]),
+            created_at=row["created_at"],
         )
 
     async def add(self, account: Account) -> None:
         try:
-            async with translate_errors(), self._engine.begin() as conn:
-                await conn.execute(
-                    insert(accounts).values(
-                        subject=account.subject,
-                        username=account.username,
-                        password_hash=account.password_hash,
-                        claims=dump(dict(account.claims)),
-                        disabled=account.disabled,
-                        created_at=account.created_at,
-                    )
-                )
-        except IntegrityError:
+            await self._db.run(
+                _INSERT_ACCOUNT,
+                {
+                    "subject": account.subject,
+                    "username": account.username,
+                    "password_hash": account.password_hash,
+                    "claims": dump(dict(account.claims)),
+                    "disabled": account.disabled,
+                    "created_at": account.created_at,
+                },
+            )
+        except Conflict:
             raise AlreadyExists(f"user {account.username!r} exists") from None
 
-    async def _one(self, column: Any, value: str) -> Account | None:
-        async with translate_errors(), self._engine.connect() as conn:
-            row = (await conn.execute(select(accounts).where(column == value))).first()
+    async def by_username(self, username: str) -> Account | None:
+        row = await self._db.one(_ACCOUNT_BY_USERNAME, {"value": username})
         return None if row is None else self._account(row)
 
-    async def by_username(self, username: str) -> Account | None:
-        return await self._one(accounts.c.username, username)
-
     async def by_subject(self, subject: str) -> Account | None:
-        return await self._one(accounts.c.subject, subject)
+        row = await self._db.one(_ACCOUNT_BY_SUBJECT, {"value": subject})
+        return None if row is None else self._account(row)
 
     async def list(self) -> Sequence[Account]:
-        async with translate_errors(), self._engine.connect() as conn:
-            result = await conn.execute(select(accounts).order_by(accounts.c.username))
-            return [self._account(row) for row in result]
-
-    async def _set(self, username: str, **values: Any) -> bool:
-        async with translate_errors(), self._engine.begin() as conn:
-            result = await conn.execute(
-                update(accounts).where(accounts.c.username == username).values(**values)
-            )
-        return result.rowcount == 1
+        return [self._account(row) for row in await self._db.all(_LIST_ACCOUNTS)]
 
     async def set_password(self, username: str, password_hash: str) -> bool:
-        return await self._set(username, password_hash=password_hash)
+        params = {"username": username, "value": password_hash}
+        return await self._db.run(_SET_PASSWORD, params) == 1
 
     async def set_disabled(self, username: str, disabled: bool) -> bool:
-        return await self._set(username, disabled=disabled)
+        return await self._db.run(_SET_DISABLED, {"username": username, "value": disabled}) == 1
 
     async def set_claims(self, username: str, claims: Mapping[str, Any]) -> bool:
-        return await self._set(username, claims=dump(dict(claims)))
+        params = {"username": username, "value": dump(dict(claims))}
+        return await self._db.run(_SET_CLAIMS, params) == 1
+
+
+_KEY_COLUMNS = "kid, alg, state, private_sealed, public_jwk, created_at, activated_at, retired_at"
+_INSERT_KEY = sql(
+    f"INSERT INTO signing_keys ({_KEY_COLUMNS}) VALUES (:kid, :alg, :state, :private_sealed, "
+    ":public_jwk, :created_at, :activated_at, :retired_at)"
+)
+_LIST_KEYS = sql(f"SELECT {_KEY_COLUMNS} FROM signing_keys ORDER BY created_at, kid")
+_SET_KEY_STATE = sql(
+    "UPDATE signing_keys SET state = :state, "
+    "activated_at = CASE WHEN CAST(:state AS VARCHAR(16)) = 'current' "
+    "THEN CAST(:now AS BIGINT) ELSE activated_at END, "
+    "retired_at = CASE WHEN CAST(:state AS VARCHAR(16)) = 'retired' "
+    "THEN CAST(:now AS BIGINT) ELSE retired_at END "
+    "WHERE kid = :kid"
+)
+_DELETE_KEY = sql("DELETE FROM signing_keys WHERE kid = :kid")
 
 
 class SqlKeyRepository(Repository):
     @staticmethod
-    def _key(row: Row[Any]) -> StoredKey:
+    def _key(row: Row) -> StoredKey:
         return StoredKey(
-            kid=row.kid,
-            alg=row.alg,
-            state=cast(KeyState, row.state),
-            private_sealed=row.private_sealed,
-            public_jwk=json.loads(row.public_jwk),
-            created_at=row.created_at,
-            activated_at=row.activated_at,
-            retired_at=row.retired_at,
+            kid=row["kid"],
+            alg=row["alg"],
+            state=cast(KeyState, row["state"]),
+            private_sealed=row["private_sealed"],
+            public_jwk=json.loads(row["public_jwk"]),
+            created_at=row["created_at"],
+            activated_at=row["activated_at"],
+            retired_at=row["retired_at"],
         )
 
     async def add(self, key: StoredKey) -> None:
         try:
-            async with translate_errors(), self._engine.begin() as conn:
-                await conn.execute(
-                    insert(signing_keys).values(
-                        kid=key.kid,
-                        alg=key.alg,
-                        state=key.state,
-                        private_sealed=key.private_sealed,
-                        public_jwk=dump(dict(key.public_jwk)),
-                        created_at=key.created_at,
-                        activated_at=key.activated_at,
-                        retired_at=key.retired_at,
-                    )
-                )
-        except IntegrityError:
+            await self._db.run(
+                _INSERT_KEY,
+                {
+                    "kid": key.kid,
+                    "alg": key.alg,
+                    "state": key.state,
+                    "private_sealed": key.private_sealed,
+                    "public_jwk": dump(dict(key.public_jwk)),
+                    "created_at": key.created_at,
+                    "activated_at": key.activated_at,
+                    "retired_at": key.retired_at,
+                },
+            )
+        except Conflict:
             raise AlreadyExists(f"key {key.kid!r} exists") from None
 
     async def list(self) -> Sequence[StoredKey]:
-        async with translate_errors(), self._engine.connect() as conn:
-            result = await conn.execute(
-                select(signing_keys).order_by(signing_keys.c.created_at, signing_keys.c.kid)
-            )
-            return [self._key(row) for row in result]
+        return [self._key(row) for row in await self._db.all(_LIST_KEYS)]
 
     async def set_state(self, kid: str, state: KeyState, *, now: int) -> bool:
-        values: dict[str, Any] = {"state": state}
-        if state == "current":
-            values["activated_at"] = now
-        elif state == "retired":
-            values["retired_at"] = now
-        async with translate_errors(), self._engine.begin() as conn:
-            result = await conn.execute(
-                update(signing_keys).where(signing_keys.c.kid == kid).values(**values)
-            )
-        return result.rowcount == 1
+        return await self._db.run(_SET_KEY_STATE, {"kid": kid, "state": state, "now": now}) == 1
 
     async def remove(self, kid: str) -> bool:
-        async with translate_errors(), self._engine.begin() as conn:
-            result = await conn.execute(delete(signing_keys).where(signing_keys.c.kid == kid))
-        return result.rowcount == 1
+        return await self._db.run(_DELETE_KEY, {"kid": kid}) == 1

@@ -1,9 +1,6 @@
-"""SqlStorage: the repositories over one engine, and opening it from a URL."""
+"""SqlStorage: the repositories over one database, and opening it from a URL."""
 
 from __future__ import annotations
-
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from idgate.storage.base import (
     AccountRepository,
@@ -21,8 +18,8 @@ from idgate.storage.base import (
     SessionRepository,
     TokenRepository,
 )
-from idgate.storage.sql.engine import create_engine, migrate
-from idgate.storage.sql.errors import translate_errors
+from idgate.storage.sql.db import Database, sql
+from idgate.storage.sql.engine import create_engine, migrate, open_database
 from idgate.storage.sql.grants import SqlCodeRepository, SqlTokenRepository
 from idgate.storage.sql.limits import SqlRateLimitRepository, SqlReplayCache
 from idgate.storage.sql.maintenance import SqlMaintenance
@@ -41,6 +38,8 @@ from idgate.storage.sql.sessions import (
     SqlSessionRepository,
 )
 
+_PING = sql("SELECT 1 AS alive")
+
 
 class SqlStorage:
     clients: ClientRepository
@@ -58,45 +57,47 @@ class SqlStorage:
     pushed_requests: PushedRequestRepository
     provider_secrets: ProviderSecretRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self.clients = SqlClientRepository(engine)
-        self.accounts = SqlAccountRepository(engine)
-        self.keys = SqlKeyRepository(engine)
-        self.sessions = SqlSessionRepository(engine)
-        self.interactions = SqlInteractionRepository(engine)
-        self.consents = SqlConsentRepository(engine)
-        self.codes = SqlCodeRepository(engine)
-        self.tokens = SqlTokenRepository(engine)
-        self.replay = SqlReplayCache(engine)
-        self.rate_limits = SqlRateLimitRepository(engine)
-        self.initial_access_tokens = SqlInitialAccessTokenRepository(engine)
-        self.registration_access_tokens = SqlRegistrationAccessTokenRepository(engine)
-        self.pushed_requests = SqlPushedRequestRepository(engine)
-        self.maintenance = SqlMaintenance(engine)
-        self.provider_secrets = SqlProviderSecretRepository(engine)
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.clients = SqlClientRepository(db)
+        self.accounts = SqlAccountRepository(db)
+        self.keys = SqlKeyRepository(db)
+        self.sessions = SqlSessionRepository(db)
+        self.interactions = SqlInteractionRepository(db)
+        self.consents = SqlConsentRepository(db)
+        self.codes = SqlCodeRepository(db)
+        self.tokens = SqlTokenRepository(db)
+        self.replay = SqlReplayCache(db)
+        self.rate_limits = SqlRateLimitRepository(db)
+        self.initial_access_tokens = SqlInitialAccessTokenRepository(db)
+        self.registration_access_tokens = SqlRegistrationAccessTokenRepository(db)
+        self.pushed_requests = SqlPushedRequestRepository(db)
+        self.maintenance = SqlMaintenance(db)
+        self.provider_secrets = SqlProviderSecretRepository(db)
 
     @property
     def dialect(self) -> str:
-        return self.engine.dialect.name
+        return self.db.dialect
 
     async def ping(self) -> None:
-        async with translate_errors(), self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await self.db.one(_PING)
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        await self.db.close()
 
 
 async def connect_storage(database_url: str, *, migrate_schema: bool = True) -> SqlStorage:
     """Open the database, migrating it to the newest schema unless told not to."""
-    engine = create_engine(database_url)
-    try:
-        if migrate_schema:
+    if migrate_schema:
+        engine = create_engine(database_url)
+        try:
             await migrate(engine)
-        storage = SqlStorage(engine)
+        finally:
+            await engine.dispose()
+    storage = SqlStorage(await open_database(database_url))
+    try:
         await storage.ping()
     except BaseException:
-        await engine.dispose()
+        await storage.close()
         raise
     return storage

@@ -1,0 +1,290 @@
+"""The database seam: plain SQL statements, prepared once, run on the raw drivers.
+
+Statements are written once with `:name` parameters and run unchanged on SQLite (stdlib
+`sqlite3`, which takes named parameters) and PostgreSQL (`asyncpg`, which takes `$1`…; the
+translation is made once, when the statement is defined). SQLAlchemy stays for what it is good
+at here, the schema and Alembic migrations; on the request path its statement building and the
+aiosqlite thread hops cost ten times the SQL itself (docs/benchmark.md).
+
+SQLite runs on the event-loop thread: a statement on a local file takes microseconds, far less
+than handing it to a thread and back. One connection per process, in autocommit mode, so that
+every statement is its own transaction unless `transaction()` groups some.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Protocol
+
+import asyncpg
+
+from idgate.storage.base import DatabaseUnavailable
+
+Params = Mapping[str, Any]
+
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+class Row(Protocol):
+    """A result row: sqlite3.Row and asyncpg.Record both read by column name."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+class Conflict(Exception):
+    """A unique or primary key is already taken."""
+
+
+class Statement:
+    """One SQL statement, translated once for each driver."""
+
+    __slots__ = ("names", "postgres", "sqlite")
+
+    def __init__(self, sql: str, *, postgres: str | None = None) -> None:
+        self.sqlite = sql
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in names:
+                names.append(name)
+            return f"${names.index(name) + 1}"
+
+        self.postgres = _PARAMETER.sub(number, postgres or sql)
+        self.names = tuple(names)
+
+    def positional(self, params: Params) -> list[Any]:
+        return [params[name] for name in self.names]
+
+
+def sql(text: str, *, postgres: str | None = None) -> Statement:
+    """A statement; `postgres` spells it differently there, with the same parameters."""
+    return Statement(text, postgres=postgres)
+
+
+class Executor(Protocol):
+    async def one(self, statement: Statement, params: Params = ...) -> Row | None: ...
+    async def all(self, statement: Statement, params: Params = ...) -> Sequence[Row]: ...
+    async def run(self, statement: Statement, params: Params = ...) -> int:
+        """Run a statement that returns no rows; the number of rows it changed."""
+        ...
+
+
+class Database(Executor, Protocol):
+    dialect: str
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Executor]:
+        """Group statements into one transaction (committed at the end, rolled back on error)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+_NO_PARAMS: Params = {}
+
+
+# --- SQLite ---------------------------------------------------------------------------------
+
+
+class SqliteDatabase:
+    dialect = "sqlite"
+
+    def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
+        try:
+            self._conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, cached_statements=512
+            )
+            self._conn.row_factory = sqlite3.Row
+            # WAL lets readers and one writer work side by side (several processes on one
+            # file); busy_timeout makes a writer wait for the lock instead of failing at once.
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                f"PRAGMA busy_timeout={busy_timeout_ms}",
+                "PRAGMA synchronous=NORMAL",
+                "PRAGMA foreign_keys=ON",
+            ):
+                self._conn.execute(pragma)
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(f"cannot open SQLite database {path!r}: {exc}") from exc
+        # The connection is shared by every task of the process: while one task holds a
+        # transaction open across awaits, the others wait for it rather than join it.
+        self._transaction_lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+
+    async def _wait_for_transaction(self) -> None:
+        if self._transaction_lock.locked() and self._owner is not asyncio.current_task():
+            async with self._transaction_lock:
+                pass
+
+    def _execute(self, statement: Statement, params: Params) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(statement.sqlite, params)
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(str(exc)) from exc
+        except sqlite3.OperationalError as exc:
+            raise DatabaseUnavailable(f"the database is unavailable: {exc}") from exc
+
+    async def one(self, statement: Statement, params: Params = _NO_PARAMS) -> Row | None:
+        if self._transaction_lock.locked():
+            await self._wait_for_transaction()
+        # fetchall: a statement with RETURNING is only complete once stepped to its end.
+        rows = self._fetch(statement, params)
+        return rows[0] if rows else None
+
+    async def all(self, statement: Statement, params: Params = _NO_PARAMS) -> Sequence[Row]:
+        if self._transaction_lock.locked():
+            await self._wait_for_transaction()
+        return self._fetch(statement, params)
+
+    def _fetch(self, statement: Statement, params: Params) -> list[Row]:
+        cursor = self._execute(statement, params)
+        try:
+            rows: list[Row] = cursor.fetchall()
+        except sqlite3.OperationalError as exc:
+            raise DatabaseUnavailable(f"the database is unavailable: {exc}") from exc
+        return rows
+
+    async def run(self, statement: Statement, params: Params = _NO_PARAMS) -> int:
+        if self._transaction_lock.locked():
+            await self._wait_for_transaction()
+        return self._execute(statement, params).rowcount
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        async with self._transaction_lock:
+            self._owner = asyncio.current_task()
+            try:
+                self._begin()
+                try:
+                    yield self
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._commit()
+            finally:
+                self._owner = None
+
+    def _begin(self) -> None:
+        try:
+            # IMMEDIATE takes the write lock now, so the transaction never fails half-way
+            # with SQLITE_BUSY when it first writes.
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise DatabaseUnavailable(f"the database is unavailable: {exc}") from exc
+
+    def _commit(self) -> None:
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self._conn.execute("ROLLBACK")
+            raise DatabaseUnavailable(f"the database is unavailable: {exc}") from exc
+
+    async def close(self) -> None:
+        self._conn.close()
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+# SQLSTATE classes that mean "cannot talk to the database", not "bad statement":
+# 08 connection exception, 57P operator intervention (shutdown, cannot connect now),
+# 28 invalid authorization, 3D000 the database does not exist (any more).
+_UNAVAILABLE_SQLSTATES = ("08", "57P", "28", "3D000")
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, asyncpg.PostgresError):
+        sqlstate = getattr(exc, "sqlstate", None)
+        return isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+    return isinstance(exc, (asyncpg.InterfaceError, OSError, TimeoutError, ConnectionError))
+
+
+@contextlib.contextmanager
+def _translated() -> Any:
+    try:
+        yield
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(str(exc)) from exc
+    except Exception as exc:
+        if _is_unavailable(exc):
+            raise DatabaseUnavailable("the database is unavailable") from exc
+        raise
+
+
+def _rowcount(status: str) -> int:
+    # asyncpg answers a command with its tag: "UPDATE 3", "DELETE 0", "INSERT 0 1".
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+class _PostgresConnection:
+    """Statements on one connection (inside a transaction)."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def one(self, statement: Statement, params: Params = _NO_PARAMS) -> Row | None:
+        with _translated():
+            row: Row | None = await self._conn.fetchrow(
+                statement.postgres, *statement.positional(params)
+            )
+        return row
+
+    async def all(self, statement: Statement, params: Params = _NO_PARAMS) -> Sequence[Row]:
+        with _translated():
+            rows: list[Row] = await self._conn.fetch(
+                statement.postgres, *statement.positional(params)
+            )
+        return rows
+
+    async def run(self, statement: Statement, params: Params = _NO_PARAMS) -> int:
+        with _translated():
+            status: str = await self._conn.execute(
+                statement.postgres, *statement.positional(params)
+            )
+        return _rowcount(status)
+
+
+class PostgresDatabase:
+    dialect = "postgresql"
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        # The pool's own fetch/execute run each statement in autocommit on a connection it
+        # takes and gives back: one round trip, no BEGIN/COMMIT around a single statement.
+        self._autocommit = _PostgresConnection(pool)
+
+    @classmethod
+    async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> PostgresDatabase:
+        with _translated():
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=5,
+                command_timeout=30,
+                max_inactive_connection_lifetime=300,
+            )
+        return cls(pool)
+
+    async def one(self, statement: Statement, params: Params = _NO_PARAMS) -> Row | None:
+        return await self._autocommit.one(statement, params)
+
+    async def all(self, statement: Statement, params: Params = _NO_PARAMS) -> Sequence[Row]:
+        return await self._autocommit.all(statement, params)
+
+    async def run(self, statement: Statement, params: Params = _NO_PARAMS) -> int:
+        return await self._autocommit.run(statement, params)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        with _translated():
+            async with self._pool.acquire() as conn, conn.transaction():
+                yield _PostgresConnection(conn)
+
+    async def close(self) -> None:
+        # terminate(), not close(): close() waits for every borrowed connection to come back.
+        self._pool.terminate()
