@@ -92,7 +92,7 @@ async def fetch(
                     body.extend(chunk)
                     if len(body) > max_bytes:
                         raise FetchFailed
-    except (httpx.HTTPError, TimeoutError, ValueError):
+    except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, ValueError):
         raise FetchFailed from None
     return bytes(body)
 
