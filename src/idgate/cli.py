@@ -24,7 +24,7 @@ from idgate.protocol.errors import OAuthError
 from idgate.provider import Provider
 from idgate.provider.accounts import AccountError, parse_claim_assignment
 from idgate.storage.base import AlreadyExists, DatabaseUnavailable
-from idgate.storage.sql import InvalidDatabaseUrl, create_engine, migrate
+from idgate.storage.sql import InvalidDatabaseUrl, UnknownSchema, create_engine, migrate
 
 T = TypeVar("T")
 
@@ -39,7 +39,14 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except DatabaseUnavailable:
         raise Failure("cannot reach the database; check IDGATE_DATABASE_URL") from None
-    except (ConfigError, InvalidDatabaseUrl, AccountError, AlreadyExists, CryptoError) as exc:
+    except (
+        ConfigError,
+        InvalidDatabaseUrl,
+        UnknownSchema,
+        AccountError,
+        AlreadyExists,
+        CryptoError,
+    ) as exc:
         raise Failure(str(exc)) from None
     except OAuthError as exc:
         raise Failure(exc.description or exc.error) from None

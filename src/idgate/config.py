@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ RegistrationPolicy = Literal["off", "open", "token"]
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_DATABASE_URL = "sqlite:///idgate.db"
+_HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
 
 class ConfigError(Exception):
@@ -54,6 +56,13 @@ class Settings:
     # loopback, private and link-local addresses: for local development only.
     allow_private_fetch: bool = False
     log_level: str = "info"
+    # The look of the pages (docs/configuration.md, "Pages"): a folder overriding templates,
+    # the stylesheet and translations; a product name, a logo and colours.
+    theme_dir: str | None = None
+    product_name: str = "idgate"
+    logo_url: str | None = None
+    accent_color: str | None = None
+    accent_color_dark: str | None = None
 
     @property
     def issuer_is_https(self) -> bool:
@@ -140,6 +149,18 @@ def _validated(settings: Settings) -> Settings:
     for name in ("code_ttl", "access_token_ttl", "id_token_ttl", "refresh_token_ttl"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be a positive number of seconds")
+    for name in ("accent_color", "accent_color_dark"):
+        colour = getattr(settings, name)
+        if colour is not None and not _HEX_COLOUR.fullmatch(colour):
+            raise ConfigError(f"{name} must be a colour like #0b57d0, got {colour!r}")
+    if settings.logo_url is not None and (
+        not settings.logo_url.startswith("/") or settings.logo_url.startswith(("//", "/\\"))
+    ):
+        raise ConfigError("logo_url must be a path on idgate itself, like /static/logo.svg")
+    if settings.theme_dir is not None and not Path(settings.theme_dir).is_dir():
+        raise ConfigError(f"theme_dir {settings.theme_dir} is not a folder")
+    if not settings.product_name.strip():
+        raise ConfigError("product_name must not be empty")
     # The issuer is compared as a string everywhere (RFC 9207): keep it without a trailing slash.
     return dataclasses.replace(settings, issuer=settings.issuer.rstrip("/"))
 

@@ -181,6 +181,24 @@ def test_migrate_creates_a_new_sqlite_database(tmp_path: Path) -> None:
     assert "already up to date" in ok(idgate(url, "migrate"))
 
 
+def test_a_schema_newer_than_this_idgate_is_refused(database_url: str) -> None:
+    import asyncio
+
+    from idgate.storage.sql.db import sql
+    from idgate.storage.sql.engine import open_database
+
+    async def stamp_future() -> None:
+        db = await open_database(database_url)
+        try:
+            await db.run(sql("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+        finally:
+            await db.close()
+
+    asyncio.run(stamp_future())
+    for command in (("serve", "--port", "1"), ("migrate",)):
+        assert_clean_failure(idgate(database_url, *command), "9999_from_the_future", "newer")
+
+
 def test_config_file_and_environment(tmp_path: Path) -> None:
     db = tmp_path / "from-file.db"
     config = tmp_path / "idgate.toml"

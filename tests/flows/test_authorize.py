@@ -64,7 +64,7 @@ async def test_code_flow_through_login_and_consent(op, browser: OPBrowser) -> No
 
     consent_page = await browser.login(login_page, "alice")
     assert consent_page.status_code == 200
-    assert "Your email address" in consent_page.text
+    assert "See your email address" in consent_page.text
     assert browser.http.cookies.get("idgate_session")
 
     done = await browser.submit(consent_page, button="approve")
@@ -238,7 +238,7 @@ async def test_consent_is_remembered(op, browser: OPBrowser) -> None:  # type: i
     # A wider scope asks again.
     wider = await browser.authorize(**{**request, "scope": "openid email phone"})
     consent_page = await browser.follow(wider)
-    assert "Your phone number" in consent_page.text
+    assert "See your phone number" in consent_page.text
 
 
 async def test_deny_gives_access_denied(op, browser: OPBrowser) -> None:  # type: ignore[no-untyped-def]

@@ -206,6 +206,23 @@ async def test_no_params_asks_first(op: Provider, browser: OPBrowser) -> None:  
     await assert_signed_out(browser, client)
 
 
+async def test_chromiums_confirmation_post_with_origin_null(
+    op: Provider, browser: OPBrowser
+) -> None:
+    """Under `Referrer-Policy: no-referrer` Chromium sends `Origin: null` with the page's own
+    POST; `Sec-Fetch-Site: same-origin` vouches for it (tests/pages drives a real one)."""
+    client = await logout_client(op)
+    await sign_in(browser, client)
+    fields = confirmation_form(await browser.http.get("/logout"))
+    done = await browser.http.post(
+        "/logout/confirm",
+        data={**fields, "decision": "logout"},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert_page(done, 200)
+    await assert_signed_out(browser, client)
+
+
 async def test_the_end_user_may_stay_signed_in(op: Provider, browser: OPBrowser) -> None:
     client = await logout_client(op)
     await sign_in(browser, client)

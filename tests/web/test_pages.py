@@ -308,8 +308,11 @@ def test_consent_names_client_user_scopes_and_claims() -> None:
     assert "See your email address" in text
     items = [" ".join(li.text.split()) for li in doc.find("ul", class_="scopes").find_all("li")]
     assert items == ["Know who you are openid", "See your email address email"]
-    claims = [li.text for li in doc.find("ul", class_="claims").find_all("li")]
-    assert claims == ["email", "email_verified"]
+    claims = [" ".join(li.text.split()) for li in doc.find("ul", class_="claims").find_all("li")]
+    assert claims == [
+        "Your email address email",
+        "Whether your email address is verified email_verified",
+    ]
     assert "print.example" in text  # WEB-10: the page names where the user is sent
 
 
@@ -477,9 +480,14 @@ def test_form_post_policy_and_cache_headers() -> None:
     assert policy["default-src"] == "'none'"
     assert policy["frame-ancestors"] == "'none'"
     assert policy["base-uri"] == "'none'"
+    # Same-origin style and images only: the page looks like the others with JavaScript off.
+    assert policy["style-src"] == "'self'"
+    assert policy["img-src"] == "'self'"
     assert set(policy) == {
         "default-src",
         "script-src",
+        "style-src",
+        "img-src",
         "form-action",
         "frame-ancestors",
         "base-uri",
@@ -524,16 +532,17 @@ def test_form_post_refuses_actions_it_cannot_lock_down(action: str) -> None:
         form_post(action=action)
 
 
-def test_form_post_works_without_javascript_and_loads_nothing() -> None:
+def test_form_post_works_without_javascript_and_loads_only_the_stylesheet() -> None:
     doc = parse(form_post())
     noscript = doc.find("noscript")
     assert noscript.ancestor("form") is doc.find("form")
     assert [b.get("type") for b in noscript.find_all("button")] == ["submit"]
     assert doc.find("html").get("lang") == "en"
     assert doc.find("meta", name="referrer").get("content") == "no-referrer"
-    assert doc.find_all("link") == []
+    assert [link.get("href") for link in doc.find_all("link")] == [STYLESHEET_URL]
     assert doc.find_all("style") == []
-    assert urls_in(doc) == ["https://rp.example/cb"]  # the form's action and nothing else
+    # The same-origin stylesheet, the form's action, and nothing else.
+    assert urls_in(doc) == [STYLESHEET_URL, "https://rp.example/cb"]
 
 
 # --- operator templates ---------------------------------------------------------------------

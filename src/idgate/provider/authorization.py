@@ -89,6 +89,8 @@ class LoginPage:
     redirect_uri: str
     login_hint: str | None
     error: str | None = None
+    # The request's ui_locales (Core §3.1.2.1), for the page's language.
+    ui_locales: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -483,6 +485,7 @@ class AuthorizationService:
                 request.redirect_uri,
                 request.login_hint,
                 login_error,
+                request.ui_locales,
             )
         if decision == "consent":
             account = await self._storage.accounts.by_subject(session.subject)
@@ -510,11 +513,23 @@ class AuthorizationService:
         account = await self._authenticate(username, password, browser.client_ip)
         if isinstance(account, str):
             return LoginPage(
-                handle, interaction.csrf_token, client, request.redirect_uri, username, account
+                handle,
+                interaction.csrf_token,
+                client,
+                request.redirect_uri,
+                username,
+                account,
+                request.ui_locales,
             )
         if account is None:
             return LoginPage(
-                handle, interaction.csrf_token, client, request.redirect_uri, username, failure
+                handle,
+                interaction.csrf_token,
+                client,
+                request.redirect_uri,
+                username,
+                failure,
+                request.ui_locales,
             )
         now = self._clock.now()
         # A new session, and a new cookie, on every login: no session fixation.

@@ -36,9 +36,10 @@ from idgate.web.endpoints import (
     token,
     userinfo,
 )
-from idgate.web.pages import STATIC_DIR, Pages
+from idgate.web.pages import STATIC_DIR, STYLESHEET_URL, Pages
 from idgate.web.responses import json_response, oauth_error_response
 from idgate.web.security import SecurityHeaders
+from idgate.web.theme import Theme
 
 log = logging.getLogger("idgate.web")
 
@@ -46,7 +47,7 @@ log = logging.getLogger("idgate.web")
 SETTINGS_ENV = "IDGATE_RESOLVED_SETTINGS"
 
 
-def _routes() -> list[BaseRoute]:
+def _routes(settings: Settings) -> list[BaseRoute]:
     return [
         Route("/.well-known/openid-configuration", metadata.openid_configuration),
         Route("/jwks", metadata.jwks),
@@ -71,8 +72,29 @@ def _routes() -> list[BaseRoute]:
         Route("/logout", logout.end_session, methods=["GET", "POST"]),
         Route(logout.CONFIRM_PATH, logout.confirm, methods=["POST"]),
         Route("/check_session", session.check_session_iframe),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Route(STYLESHEET_URL, _stylesheet),
+        Mount("/static", _static_files(settings), name="static"),
     ]
+
+
+def _static_files(settings: Settings) -> StaticFiles:
+    """/static: the theme's `static/` folder first, then the packaged files."""
+    files = StaticFiles(directory=STATIC_DIR)
+    theme_static = Theme.from_settings(settings).static_dir
+    if theme_static is not None:
+        # StaticFiles looks a path up in each of these folders in turn.
+        files.all_directories = [theme_static, *files.all_directories]
+    return files
+
+
+async def _stylesheet(request: Request) -> Response:
+    """The one stylesheet, with the theme's colours (built once, at start-up)."""
+    pages: Pages = request.app.state.pages
+    return Response(
+        pages.stylesheet(),
+        media_type="text/css; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -104,7 +126,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def _build(provider: Provider | None, settings: Settings, lifespan: object = None) -> Starlette:
     app = Starlette(
-        routes=_routes(),
+        routes=_routes(settings),
         middleware=[
             Middleware(AccessLog),
             Middleware(Cors),
@@ -119,7 +141,7 @@ def _build(provider: Provider | None, settings: Settings, lifespan: object = Non
         lifespan=lifespan,  # type: ignore[arg-type]
     )
     app.state.provider = provider
-    app.state.pages = Pages()
+    app.state.pages = Pages(theme=Theme.from_settings(settings))
     return app
 
 

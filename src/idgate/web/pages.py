@@ -8,10 +8,15 @@ sniffing and referrer headers of SECURITY.md G6 (WEB-01, WEB-02, WEB-08).
 Text that comes from clients or requests (client names, user names, scopes, claims) is shown with
 bidi controls and zero-width characters removed (WEB-09); client links are shown only for https.
 
-The form_post page (OAuth 2.0 Form Post Response Mode; SECURITY.md RDR-09) is the one page with a
-script: an inline auto-submit carrying a fresh nonce, the only script its CSP allows.
+The form_post page (OAuth 2.0 Form Post Response Mode; SECURITY.md RDR-09) carries a script: an
+inline auto-submit with a fresh nonce, the only script its CSP allows (the logged-out page's
+"continue" is the other). Both work without JavaScript.
 
-Templates are looked up by name in the operator's folder first, then in the packaged one:
+Every page is rendered in a `Language` (web/i18n.py) chosen by the caller; templates translate
+with `{% trans %}` and `_()`, and text from the provider is translated by its English msgid.
+The look comes from a `Theme` (web/theme.py): product name, logo, colours, an override folder.
+
+Templates are looked up by name in the theme's `templates/` folder first, then the packaged one:
 `login.html`, `consent.html`, `error.html`, `message.html`, `form_post.html`, all of which extend
 `base.html` except `form_post.html`; for logout and session management `logout_confirm.html`,
 `logged_out.html` (both extend `base.html`) and `check_session.html` (the framed iframe page).
@@ -19,6 +24,7 @@ Templates are looked up by name in the operator's folder first, then in the pack
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 import unicodedata
@@ -32,18 +38,24 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     StrictUndefined,
+    pass_context,
     select_autoescape,
 )
+from jinja2.runtime import Context
 from starlette.responses import HTMLResponse
 
 from idgate.protocol.session_state import BROWSER_STATE_COOKIE
+from idgate.web.i18n import Catalogs, Language
+from idgate.web.texts import CLAIM_DESCRIPTIONS, Explanation
+from idgate.web.theme import STATIC_DIR, STYLESHEET_NAME, Theme
 
 __all__ = ["STATIC_DIR", "STYLESHEET_URL", "TEMPLATE_DIR", "Pages"]
 
 _HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR: Path = _HERE / "templates"
-STATIC_DIR: Path = _HERE / "static"
-STYLESHEET_URL = "/static/idgate.css"
+STYLESHEET_URL = f"/static/{STYLESHEET_NAME}"
+# Languages written right to left (none is shipped yet; a theme may add one).
+_RTL_LANGUAGES = frozenset({"ar", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"})
 
 # G6 headers, the same values the SecurityHeaders middleware would fill in.
 _FRAMING = {
@@ -66,10 +78,25 @@ _SPACE_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 class Pages:
     """Renders idgate's pages. Build one at start-up; it is safe to share between requests."""
 
-    def __init__(self, *, product_name: str = "idgate", template_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        product_name: str | None = None,
+        template_dir: str | None = None,
+        theme: Theme | None = None,
+        catalogs: Catalogs | None = None,
+    ) -> None:
+        theme = theme or Theme()
+        if product_name is not None:
+            theme = dataclasses.replace(theme, product_name=product_name)
+        self.theme = theme
+        self.catalogs = catalogs or Catalogs(
+            extra_dirs=[theme.locale_dir] if theme.locale_dir else []
+        )
         loaders: list[BaseLoader] = []
-        if template_dir is not None:
-            loaders.append(FileSystemLoader(template_dir))
+        for folder in (template_dir, theme.template_dir):
+            if folder is not None:
+                loaders.append(FileSystemLoader(folder))
         loaders.append(FileSystemLoader(TEMPLATE_DIR))
         self._env = Environment(
             loader=ChoiceLoader(loaders),
@@ -80,8 +107,29 @@ class Pages:
             auto_reload=False,
             trim_blocks=True,
             lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
         )
-        self._env.globals.update(product_name=_plain(product_name), stylesheet_url=STYLESHEET_URL)
+        # newstyle: placeholders are filled (and escaped) by gettext itself, so every message
+        # is %-formatted; a literal percent sign in a message must be written `%%`.
+        self._env.install_gettext_callables(  # type: ignore[attr-defined]
+            _gettext, _ngettext, newstyle=True
+        )
+        self._env.globals.update(
+            product_name=_plain(theme.product_name),
+            logo_url=theme.logo_url,
+            stylesheet_url=STYLESHEET_URL,
+        )
+        self._stylesheet = theme.stylesheet()
+
+    def stylesheet(self) -> bytes:
+        """The CSS every page links to (STYLESHEET_URL), with the theme's colours."""
+        return self._stylesheet
+
+    def language(
+        self, ui_locales: Sequence[str] = (), accept_language: str | None = None
+    ) -> Language:
+        """The language of a page for this request (`Catalogs.choose`)."""
+        return self.catalogs.choose(ui_locales, accept_language)
 
     def login(
         self,
@@ -94,6 +142,7 @@ class Pages:
         cancel_action: str | None = None,
         status_code: int = 200,
         redirect_uri: str | None = None,
+        language: Language | None = None,
     ) -> HTMLResponse:
         """The sign-in form: `username`, `password` and `csrf_token`, POSTed to `action`.
 
@@ -101,15 +150,16 @@ class Pages:
         client's validated one) is added to `form-action`, because Chrome and Safari apply that
         directive to the redirect a form submission ends in, too.
         """
+        language = self._language(language)
         context = {
             "action": action,
             "csrf_token": csrf_token,
             "client_name": _plain(client_name),
             "login_hint": login_hint or "",
-            "error": _plain(error) if error else None,
+            "error": _plain(language.gettext(error)) if error else None,
             "cancel_action": cancel_action,
         }
-        return self._page("login.html", context, status_code, redirect_uri=redirect_uri)
+        return self._page("login.html", context, status_code, language, redirect_uri=redirect_uri)
 
     def consent(
         self,
@@ -125,46 +175,103 @@ class Pages:
         tos_uri: str | None = None,
         logo_uri: str | None = None,
         redirect_uri: str | None = None,
+        language: Language | None = None,
     ) -> HTMLResponse:
         """Ask the signed-in user to approve or deny a client (WEB-10).
 
         The form POSTs `csrf_token` and `decision=approve` or `decision=deny`. `scopes` are
-        (scope, plain-words description) pairs. Client links are shown only when https.
+        (scope, plain-words description) pairs, the description an English msgid; `claims`
+        are Claim names, described in plain words where OIDC Core §5.1 defines them. Client
+        links and the client's logo are shown only when https; the logo's origin is added to
+        `img-src`.
         `redirect_uri` (the validated one) names where the user is sent next and is added to
         `form-action`, as for `login`.
         """
+        language = self._language(language)
+        logo = _https_link(logo_uri)
+        logo_source = _frame_source(logo) if logo else None
+        if logo_source is None:
+            logo = None  # an origin CSP cannot name would be blocked anyway
         context = {
             "action": action,
             "csrf_token": csrf_token,
             "client_name": _plain(client_name),
             "username": _plain(username),
-            "scopes": [(_plain(scope), _plain(text)) for scope, text in scopes],
-            "claims": [_plain(claim) for claim in claims],
+            "scopes": [(_plain(scope), _plain(language.gettext(text))) for scope, text in scopes],
+            "claims": [
+                (_plain(claim), _plain(language.gettext(CLAIM_DESCRIPTIONS[claim])))
+                if claim in CLAIM_DESCRIPTIONS
+                else (_plain(claim), None)
+                for claim in claims
+            ],
             "client_uri": _https_link(client_uri),
             "policy_uri": _https_link(policy_uri),
             "tos_uri": _https_link(tos_uri),
-            "logo_uri": None,
+            "client_logo": logo,
             "redirect_host": _plain(_display_host(redirect_uri)) if redirect_uri else None,
         }
-        # The logo is the one third-party resource a page loads: `img-src` names its origin,
-        # and Referrer-Policy no-referrer keeps the page's URL from it (SECURITY.md WEB-02).
-        logo = _https_link(logo_uri)
-        logo_source = _frame_source(logo) if logo else None
-        if logo_source is not None:
-            context["logo_uri"] = logo
         return self._page(
-            "consent.html", context, 200, redirect_uri=redirect_uri, img_source=logo_source
+            "consent.html",
+            context,
+            200,
+            language,
+            redirect_uri=redirect_uri,
+            image_source=logo_source,
         )
 
-    def error(self, *, title: str, message: str, status_code: int = 400) -> HTMLResponse:
-        """A page that says what went wrong in plain words (never a stack trace)."""
-        context = {"title": _plain(title), "message": _plain(message)}
-        return self._page("error.html", context, status_code)
+    def error(
+        self,
+        *,
+        title: str,
+        message: str,
+        status_code: int = 400,
+        next_step: str | None = None,
+        details: str | None = None,
+        language: Language | None = None,
+    ) -> HTMLResponse:
+        """A page that says what went wrong in plain words (never a stack trace).
 
-    def message(self, *, title: str, message: str, status_code: int = 200) -> HTMLResponse:
-        """A generic information page, e.g. "You are signed out"."""
-        context = {"title": _plain(title), "message": _plain(message)}
-        return self._page("message.html", context, status_code)
+        `title`, `message` and `next_step` (what to do now) are English msgids, translated
+        when the catalog has them; `details` is technical text for the application's
+        developers, shown as it is in a disclosure.
+        """
+        language = self._language(language)
+        context = {
+            "title": _plain(language.gettext(title)),
+            "message": _plain(language.gettext(message)),
+            "next_step": _plain(language.gettext(next_step)) if next_step else None,
+            "details": _plain(details) if details else None,
+        }
+        return self._page("error.html", context, status_code, language)
+
+    def explained_error(
+        self, explanation: Explanation, *, status_code: int = 400, language: Language | None = None
+    ) -> HTMLResponse:
+        """`error` for an `Explanation` (web/texts.py)."""
+        return self.error(
+            title=explanation.title,
+            message=explanation.message,
+            next_step=explanation.next_step,
+            details=explanation.details,
+            status_code=status_code,
+            language=language,
+        )
+
+    def message(
+        self,
+        *,
+        title: str,
+        message: str,
+        status_code: int = 200,
+        language: Language | None = None,
+    ) -> HTMLResponse:
+        """A generic information page, e.g. "You are signed out" (texts are msgids)."""
+        language = self._language(language)
+        context = {
+            "title": _plain(language.gettext(title)),
+            "message": _plain(language.gettext(message)),
+        }
+        return self._page("message.html", context, status_code, language)
 
     def logout_confirm(
         self,
@@ -175,6 +282,7 @@ class Pages:
         client_name: str | None,
         signed_in: bool,
         redirect_uri: str | None = None,
+        language: Language | None = None,
     ) -> HTMLResponse:
         """Ask before signing out (RP-Initiated Logout 1.0 §2, §6; SECURITY.md LOG-04/05).
 
@@ -196,10 +304,16 @@ class Pages:
                 _csp_source(redirect_uri)
             except ValueError:
                 redirect_uri = None  # not a navigation target a policy can name: 'self' only
-        return self._page("logout_confirm.html", context, 200, redirect_uri=redirect_uri)
+        return self._page(
+            "logout_confirm.html", context, 200, self._language(language), redirect_uri=redirect_uri
+        )
 
     def logged_out(
-        self, *, frontchannel: Sequence[str], redirect_uri: str | None = None
+        self,
+        *,
+        frontchannel: Sequence[str],
+        redirect_uri: str | None = None,
+        language: Language | None = None,
     ) -> HTMLResponse:
         """The "you are signed out" page, loading each RP's front-channel logout URL in a
         hidden iframe (Front-Channel Logout 1.0 §3; SECURITY.md LOG-11), then, with
@@ -232,7 +346,7 @@ class Pages:
             "redirect_host": _plain(_display_host(redirect_uri)) if redirect_uri else None,
             "nonce": nonce,
         }
-        return self._render("logged_out.html", context, 200, headers)
+        return self._render("logged_out.html", context, 200, headers, self._language(language))
 
     def check_session(self) -> HTMLResponse:
         """The check_session_iframe (Session Management 1.0 §3.3, §4.2): the one page RPs may
@@ -250,22 +364,35 @@ class Pages:
             "Cache-Control": "no-store",
         }
         context = {"nonce": nonce, "cookie_name": BROWSER_STATE_COOKIE}
-        return self._render("check_session.html", context, 200, headers)
+        return self._render("check_session.html", context, 200, headers, self._language(None))
 
-    def form_post(self, *, action: str, fields: Sequence[tuple[str, str]]) -> HTMLResponse:
+    def form_post(
+        self,
+        *,
+        action: str,
+        fields: Sequence[tuple[str, str]],
+        language: Language | None = None,
+    ) -> HTMLResponse:
         """OAuth 2.0 Form Post Response Mode: auto-submit `fields` to `action` (RDR-09).
 
         `action` must be the client's validated http(s) redirect_uri; anything else raises
         ValueError. Works with JavaScript off (a `<noscript>` button). The CSP allows only this
-        response's nonce'd script, and `form-action` names the action's origin (left out when the
-        origin cannot be written in CSP, e.g. an IPv6 literal).
+        response's nonce'd script (and the same-origin stylesheet), and `form-action` names the
+        action's origin (left out when the origin cannot be written in CSP, e.g. an IPv6 literal).
         """
         scheme = urlsplit(action).scheme.lower()
         if scheme not in ("http", "https"):
             raise ValueError("form_post needs an http(s) action")
         form_action = _csp_source(action)
         nonce = secrets.token_urlsafe(16)
-        directives = ["default-src 'none'", f"script-src 'nonce-{nonce}'"]
+        # The stylesheet (and the theme's logo) make the brief no-JavaScript view look like the
+        # other pages; both are same-origin.
+        directives = [
+            "default-src 'none'",
+            f"script-src 'nonce-{nonce}'",
+            "style-src 'self'",
+            "img-src 'self'",
+        ]
         if form_action is not None:
             directives.append(f"form-action {form_action}")
         directives += ["frame-ancestors 'none'", "base-uri 'none'"]
@@ -276,16 +403,20 @@ class Pages:
             "Pragma": "no-cache",
         }
         context = {"action": action, "fields": list(fields), "nonce": nonce}
-        return self._render("form_post.html", context, 200, headers)
+        return self._render("form_post.html", context, 200, headers, self._language(language))
+
+    def _language(self, language: Language | None) -> Language:
+        return language if language is not None else self.catalogs.choose()
 
     def _page(
         self,
         name: str,
         context: Mapping[str, object],
         status_code: int,
+        language: Language,
         *,
         redirect_uri: str | None = None,
-        img_source: str | None = None,
+        image_source: str | None = None,
     ) -> HTMLResponse:
         form_action = "form-action 'self'"
         if redirect_uri is not None:
@@ -295,7 +426,7 @@ class Pages:
         directives = [
             "default-src 'none'",
             "style-src 'self'",
-            f"img-src 'self' {img_source}" if img_source else "img-src 'self'",
+            f"img-src 'self' {image_source}" if image_source else "img-src 'self'",
             form_action,
             "frame-ancestors 'none'",
             "base-uri 'none'",
@@ -305,7 +436,7 @@ class Pages:
             "Content-Security-Policy": "; ".join(d for d in directives if d),
             "Cache-Control": "no-store",
         }
-        return self._render(name, context, status_code, headers)
+        return self._render(name, context, status_code, headers, language)
 
     def _render(
         self,
@@ -313,9 +444,33 @@ class Pages:
         context: Mapping[str, object],
         status_code: int,
         headers: Mapping[str, str],
+        language: Language,
     ) -> HTMLResponse:
-        body = self._env.get_template(name).render(context)
-        return HTMLResponse(body, status_code=status_code, headers=dict(headers))
+        body = self._env.get_template(name).render(
+            {
+                **context,
+                "language": language,
+                "lang": language.tag,
+                "dir": "rtl" if language.tag.split("-")[0] in _RTL_LANGUAGES else "ltr",
+            }
+        )
+        response = HTMLResponse(body, status_code=status_code, headers=dict(headers))
+        # The page's language depends on Accept-Language too (RFC 9110 §12.5.5).
+        response.headers["Content-Language"] = language.tag
+        response.headers["Vary"] = "Accept-Language"
+        return response
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    language: Language = context["language"]
+    return language.gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    language: Language = context["language"]
+    return language.ngettext(singular, plural, n)
 
 
 def _plain(text: str) -> str:

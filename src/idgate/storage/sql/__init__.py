@@ -3,7 +3,14 @@
 This is the only package that imports SQLAlchemy or a database driver.
 """
 
-from idgate.storage.sql.engine import InvalidDatabaseUrl, create_engine, migrate
+from idgate.storage.sql.engine import InvalidDatabaseUrl, UnknownSchema, create_engine, migrate
 from idgate.storage.sql.storage import SqlStorage, connect_storage
 
-__all__ = ["InvalidDatabaseUrl", "SqlStorage", "connect_storage", "create_engine", "migrate"]
+__all__ = [
+    "InvalidDatabaseUrl",
+    "SqlStorage",
+    "UnknownSchema",
+    "connect_storage",
+    "create_engine",
+    "migrate",
+]

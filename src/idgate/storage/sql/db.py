@@ -8,7 +8,12 @@ aiosqlite thread hops cost ten times the SQL itself (docs/benchmark.md).
 
 SQLite runs on the event-loop thread: a statement on a local file takes microseconds, far less
 than handing it to a thread and back. One connection per process, in autocommit mode, so that
-every statement is its own transaction unless `transaction()` groups some.
+every statement is its own transaction unless `transaction()` groups some. SQLite's own busy
+handler would sleep on the loop thread while another process holds the write lock, stalling
+every request of this one; so the connection never waits itself (busy_timeout 0) and a busy
+statement is retried after an asynchronous sleep instead. For the same reason the WAL is not
+checkpointed by the committing statement (its fsync would stall the loop) but once a second
+by a worker thread with a connection of its own.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ import asyncio
 import contextlib
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, Protocol
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
@@ -85,6 +91,17 @@ class Database(Executor, Protocol):
 
 
 _NO_PARAMS: Params = {}
+_T = TypeVar("_T")
+_SQLITE_BUSY = 5
+
+
+class _Busy(Exception):
+    """Another connection holds the lock this statement needs; nothing was done."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    # Extended codes (SQLITE_BUSY_SNAPSHOT…) keep the primary code in the low byte.
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == _SQLITE_BUSY
 
 
 # --- SQLite ---------------------------------------------------------------------------------
@@ -93,17 +110,20 @@ _NO_PARAMS: Params = {}
 class SqliteDatabase:
     dialect = "sqlite"
 
-    def __init__(self, path: str, *, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(self, path: str, *, lock_wait_seconds: float = 10.0) -> None:
+        self._lock_wait_seconds = lock_wait_seconds
         try:
             self._conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, cached_statements=512
             )
             self._conn.row_factory = sqlite3.Row
             # WAL lets readers and one writer work side by side (several processes on one
-            # file); busy_timeout makes a writer wait for the lock instead of failing at once.
+            # file). The lock is waited for in `_retrying`, off the loop thread's sleep.
+            self._conn.execute("PRAGMA busy_timeout=10000")
+            self._conn.execute("PRAGMA journal_mode=WAL")
             for pragma in (
-                "PRAGMA journal_mode=WAL",
-                f"PRAGMA busy_timeout={busy_timeout_ms}",
+                "PRAGMA busy_timeout=0",
+                "PRAGMA wal_autocheckpoint=0",
                 "PRAGMA synchronous=NORMAL",
                 "PRAGMA foreign_keys=ON",
             ):
@@ -114,51 +134,78 @@ class SqliteDatabase:
         # transaction open across awaits, the others wait for it rather than join it.
         self._transaction_lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
+        self._path = path
+        self._checkpointer: asyncio.Task[None] | None = None
+
+    def start_checkpoints(self, every_seconds: float = 1.0) -> None:
+        """Checkpoint the WAL in the background (needs a running event loop)."""
+        self._checkpointer = asyncio.create_task(self._checkpoint_forever(every_seconds))
+
+    async def _checkpoint_forever(self, every_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(every_seconds)
+            await asyncio.to_thread(_checkpoint, self._path)
 
     async def _wait_for_transaction(self) -> None:
         if self._transaction_lock.locked() and self._owner is not asyncio.current_task():
             async with self._transaction_lock:
                 pass
 
-    def _execute(self, statement: Statement, params: Params) -> sqlite3.Cursor:
+    def _fetch(self, statement: Statement, params: Params) -> list[Row]:
         try:
-            return self._conn.execute(statement.sqlite, params)
+            # fetchall: a statement with RETURNING is only complete once stepped to its end.
+            rows: list[Row] = self._conn.execute(statement.sqlite, params).fetchall()
         except sqlite3.IntegrityError as exc:
             raise Conflict(str(exc)) from exc
         except sqlite3.OperationalError as exc:
-            raise DatabaseUnavailable(f"the database is unavailable: {exc}") from exc
+            raise _translated_sqlite(exc) from exc
+        return rows
+
+    def _change(self, statement: Statement, params: Params) -> int:
+        try:
+            return self._conn.execute(statement.sqlite, params).rowcount
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(str(exc)) from exc
+        except sqlite3.OperationalError as exc:
+            raise _translated_sqlite(exc) from exc
+
+    async def _retrying(self, work: Callable[[], _T]) -> _T:
+        """Run `work` now; while the database is locked by another process, try again after
+        a short asynchronous sleep (growing to 50 ms), so this process keeps serving."""
+        deadline: float | None = None
+        pause = 0.0005
+        while True:
+            # Never between another task's BEGIN and COMMIT: its transaction is not ours.
+            if self._transaction_lock.locked():
+                await self._wait_for_transaction()
+            try:
+                return work()
+            except _Busy:
+                now = time.monotonic()
+                deadline = deadline or now + self._lock_wait_seconds
+                if now > deadline:
+                    raise DatabaseUnavailable("the database stayed locked") from None
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     async def one(self, statement: Statement, params: Params = _NO_PARAMS) -> Row | None:
-        if self._transaction_lock.locked():
-            await self._wait_for_transaction()
-        # fetchall: a statement with RETURNING is only complete once stepped to its end.
-        rows = self._fetch(statement, params)
+        rows = await self._retrying(lambda: self._fetch(statement, params))
         return rows[0] if rows else None
 
     async def all(self, statement: Statement, params: Params = _NO_PARAMS) -> Sequence[Row]:
-        if self._transaction_lock.locked():
-            await self._wait_for_transaction()
-        return self._fetch(statement, params)
-
-    def _fetch(self, statement: Statement, params: Params) -> list[Row]:
-        cursor = self._execute(statement, params)
-        try:
-            rows: list[Row] = cursor.fetchall()
-        except sqlite3.OperationalError as exc:
-            raise DatabaseUnavailable(f"the database is unavailable: {exc}") from exc
-        return rows
+        return await self._retrying(lambda: self._fetch(statement, params))
 
     async def run(self, statement: Statement, params: Params = _NO_PARAMS) -> int:
-        if self._transaction_lock.locked():
-            await self._wait_for_transaction()
-        return self._execute(statement, params).rowcount
+        return await self._retrying(lambda: self._change(statement, params))
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
+        # IMMEDIATE takes the write lock first (waiting for it like any statement), so the
+        # transaction never fails half-way with SQLITE_BUSY when it first writes.
         async with self._transaction_lock:
             self._owner = asyncio.current_task()
             try:
-                self._begin()
+                await self._retrying(lambda: self._statement("BEGIN IMMEDIATE"))
                 try:
                     yield self
                 except BaseException:
@@ -168,13 +215,11 @@ class SqliteDatabase:
             finally:
                 self._owner = None
 
-    def _begin(self) -> None:
+    def _statement(self, text: str) -> None:
         try:
-            # IMMEDIATE takes the write lock now, so the transaction never fails half-way
-            # with SQLITE_BUSY when it first writes.
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(text)
         except sqlite3.OperationalError as exc:
-            raise DatabaseUnavailable(f"the database is unavailable: {exc}") from exc
+            raise _translated_sqlite(exc) from exc
 
     def _commit(self) -> None:
         try:
@@ -184,7 +229,33 @@ class SqliteDatabase:
             raise DatabaseUnavailable(f"the database is unavailable: {exc}") from exc
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+        with contextlib.suppress(sqlite3.Error):
+            # The last connection out folds the WAL back into the database file.
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self._conn.close()
+
+
+def _translated_sqlite(exc: sqlite3.OperationalError) -> Exception:
+    if _is_busy(exc):
+        return _Busy()
+    return DatabaseUnavailable(f"the database is unavailable: {exc}")
+
+
+def _checkpoint(path: str) -> None:
+    """Fold the WAL into the database file, on a connection of this thread's own (opened
+    each time, so that nothing is shared with the loop thread or outlives a cancelled task)."""
+    with contextlib.suppress(sqlite3.Error):
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=1000")
+            # PASSIVE: copy what no reader still needs; never wait for or block writers.
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
@@ -248,6 +319,12 @@ class _PostgresConnection:
         return _rowcount(status)
 
 
+async def _no_session_state_to_reset(_conn: Any) -> None:
+    """idgate sets no session state (no SET, LISTEN or advisory locks on pooled connections):
+    skip asyncpg's reset query, a round trip on every release. An open transaction is still
+    rolled back by asyncpg itself."""
+
+
 class PostgresDatabase:
     dialect = "postgresql"
 
@@ -267,6 +344,8 @@ class PostgresDatabase:
                 timeout=5,
                 command_timeout=30,
                 max_inactive_connection_lifetime=300,
+                statement_cache_size=256,
+                reset=_no_session_state_to_reset,
             )
         return cls(pool)
 

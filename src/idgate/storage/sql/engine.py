@@ -26,6 +26,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 0x1D6A7E
 
 
+class UnknownSchema(StorageError):
+    """The database's schema is of a revision this idgate does not know (a newer release
+    migrated it): serving it could corrupt data, so nothing runs on it."""
+
+
 class InvalidDatabaseUrl(StorageError):
     """The database URL is malformed or names a database idgate does not support."""
 
@@ -65,7 +70,9 @@ async def open_database(database_url: str) -> Database:
     """The database the repositories run their statements on."""
     dsn = driver_dsn(database_url)
     if async_url(database_url).startswith("sqlite"):
-        return SqliteDatabase(dsn)
+        sqlite = SqliteDatabase(dsn)
+        sqlite.start_checkpoints()
+        return sqlite
     return await PostgresDatabase.connect(dsn)
 
 
@@ -106,6 +113,13 @@ def _alembic_config(connection: Connection) -> Config:
 def _pending(connection: Connection) -> bool:
     script = ScriptDirectory.from_config(_alembic_config(connection))
     current = MigrationContext.configure(connection).get_current_heads()
+    known = {revision.revision for revision in script.walk_revisions()}
+    unknown = sorted(set(current) - known)
+    if unknown:
+        raise UnknownSchema(
+            f"the database schema is at revision {unknown[0]}, which this idgate does not know "
+            "(a newer idgate migrated it); run that version, or restore a backup"
+        )
     return set(current) != set(script.get_heads())
 
 

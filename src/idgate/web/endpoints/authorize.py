@@ -6,7 +6,7 @@ Handlers parse, call `provider.authorization`, and render what it decided.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -26,17 +26,11 @@ from idgate.provider.authorization import (
 )
 from idgate.storage.base import DatabaseUnavailable
 from idgate.web.cookies import apply_cookies, browser_of, set_browser_state
+from idgate.web.i18n import Language
 from idgate.web.pages import Pages
 from idgate.web.params import Parameters, form_parameters, query_parameters
+from idgate.web.texts import SCOPE_DESCRIPTIONS, Explanation, explain, outage
 
-SCOPE_DESCRIPTIONS = {
-    "openid": "Know who you are (your account identifier)",
-    "profile": "Your name and basic profile (picture, locale, birthdate…)",
-    "email": "Your email address",
-    "address": "Your postal address",
-    "phone": "Your phone number",
-    "offline_access": "Keep access while you are not using it",
-}
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -48,6 +42,23 @@ def _provider(request: Request) -> Provider:
 def _pages(request: Request) -> Pages:
     pages: Pages = request.app.state.pages
     return pages
+
+
+def language_of(request: Request, ui_locales: Sequence[str] = ()) -> Language:
+    """The page language: the request's `ui_locales`, then the browser's Accept-Language."""
+    return _pages(request).language(ui_locales, request.headers.get("accept-language"))
+
+
+def error_page(
+    request: Request,
+    explanation: Explanation,
+    status_code: int = 400,
+    ui_locales: Sequence[str] = (),
+) -> Response:
+    """An error page for a person, in their language."""
+    return _pages(request).explained_error(
+        explanation, status_code=status_code, language=language_of(request, ui_locales)
+    )
 
 
 def _redirect(location: str) -> Response:
@@ -66,30 +77,30 @@ def pages_on_outage(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except DatabaseUnavailable:
-            response = _pages(request).error(
-                title="Temporarily unavailable",
-                message="Sign-in is unavailable for a moment. Wait a little and try again.",
-                status_code=503,
-            )
+            response = error_page(request, outage(), 503)
             response.headers["Retry-After"] = "5"
             return response
 
     return wrapped
 
 
-def render(request: Request, outcome: PageOutcome | Interact) -> Response:
+def render(
+    request: Request, outcome: PageOutcome | Interact, ui_locales: Sequence[str] = ()
+) -> Response:
+    """The response for `outcome`; `ui_locales` is the request's, when there is one."""
     pages = _pages(request)
     match outcome:
         case ShowError(title, message, status_code):
-            return pages.error(title=title, message=message, status_code=status_code)
+            return error_page(request, explain(title, message), status_code, ui_locales)
         case Respond(RedirectTo(location), opbs):
             return set_browser_state(_redirect(location), opbs, _provider(request).settings)
         case Respond(FormPost(action, fields), opbs):
-            response = pages.form_post(action=action, fields=fields)
+            language = language_of(request, ui_locales)
+            response = pages.form_post(action=action, fields=fields, language=language)
             return set_browser_state(response, opbs, _provider(request).settings)
         case Interact(handle):
             return _redirect(f"/interaction/{handle}")
-        case LoginPage(handle, csrf_token, client, redirect_uri, login_hint, error):
+        case LoginPage(handle, csrf_token, client, redirect_uri, login_hint, error, ui_locales):
             return pages.login(
                 action=f"/interaction/{handle}/login",
                 csrf_token=csrf_token,
@@ -100,13 +111,17 @@ def render(request: Request, outcome: PageOutcome | Interact) -> Response:
                 # The login POST may be answered by a redirect to the client: CSP form-action
                 # must allow its origin (browsers apply form-action to redirects too).
                 redirect_uri=redirect_uri,
+                language=language_of(request, ui_locales),
             )
         case ConsentPage(handle, csrf_token, client, account, auth_request):
             scopes = [(s, SCOPE_DESCRIPTIONS.get(s, s)) for s in auth_request.scopes]
-            requested = claims_for_scopes(auth_request.scopes) - {"sub"}
+            # The scopes' descriptions cover their own Claims; list only the ones asked for
+            # one by one (the `claims` parameter, Core §5.5) beyond those.
+            requested: set[str] = set()
             if auth_request.claims:
                 requested |= {name for name, _ in auth_request.claims.id_token}
                 requested |= {name for name, _ in auth_request.claims.userinfo}
+            requested -= claims_for_scopes(auth_request.scopes)
             more = client.metadata.more
             return pages.consent(
                 action=f"/interaction/{handle}/consent",
@@ -120,6 +135,7 @@ def render(request: Request, outcome: PageOutcome | Interact) -> Response:
                 tos_uri=more.tos_uri,
                 logo_uri=more.logo_uri,
                 redirect_uri=auth_request.redirect_uri,
+                language=language_of(request, auth_request.ui_locales),
             )
     raise AssertionError(f"unhandled outcome {outcome!r}")
 
@@ -133,12 +149,14 @@ async def authorize(request: Request) -> Response:
             query_parameters(request) if request.method == "GET" else await form_parameters(request)
         )
     except InvalidRequest as exc:
-        return _pages(request).error(title="Invalid request", message=exc.description)
+        return error_page(request, explain("Invalid request", exc.description))
     cookies = CookieUpdates()
     outcome = await provider.authorization.authorize(
         params.values, params.repeated, browser_of(request), cookies
     )
-    return apply_cookies(render(request, outcome), cookies, provider.settings)
+    # Only to pick the language of a page shown before the request is parsed (an error).
+    ui_locales = params.values.get("ui_locales", "").split(" ")[:16]
+    return apply_cookies(render(request, outcome, ui_locales), cookies, provider.settings)
 
 
 @pages_on_outage
@@ -154,7 +172,7 @@ async def _form(request: Request) -> dict[str, str] | Response:
     try:
         return (await form_parameters(request)).require_unique()
     except InvalidRequest as exc:
-        return _pages(request).error(title="Invalid form", message=exc.description)
+        return error_page(request, explain("Invalid form", exc.description))
 
 
 @pages_on_outage
@@ -182,7 +200,7 @@ async def consent(request: Request) -> Response:
         return form
     decision = form.get("decision")
     if decision not in ("approve", "deny"):
-        return _pages(request).error(title="Invalid form", message="Choose Allow or Deny.")
+        return error_page(request, explain("Invalid form", "Choose Allow or Deny."))
     outcome = await _provider(request).authorization.consent(
         request.path_params["handle"],
         browser_of(request),

@@ -11,6 +11,8 @@ A person reads every answer here: errors and outages are HTML pages.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -26,9 +28,10 @@ from idgate.web.cookies import (
     clear_session,
     set_logout_csrf,
 )
-from idgate.web.endpoints.authorize import pages_on_outage
+from idgate.web.endpoints.authorize import error_page, language_of, pages_on_outage
 from idgate.web.pages import Pages
 from idgate.web.params import Parameters, form_parameters, query_parameters
+from idgate.web.texts import explain
 
 CONFIRM_PATH = f"{LOGOUT_PATH}/confirm"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -45,23 +48,32 @@ def _pages(request: Request) -> Pages:
 
 
 def _same_origin(request: Request, issuer: str) -> bool:
-    """False when the browser says the form was sent from another site."""
+    """False when the browser says the form was sent from another site.
+
+    Our pages send `Referrer-Policy: no-referrer`, under which Chromium sends `Origin: null`
+    with the confirmation form's own POST; then only `Sec-Fetch-Site: same-origin` vouches
+    for it (a browser that sends neither is refused, as for any opaque origin).
+    """
     origin = request.headers.get("origin")
+    fetch_site = request.headers.get("sec-fetch-site")
+    if origin == "null":
+        return fetch_site == "same-origin"
     if origin is not None and origin != origin_of(issuer):
         return False
-    fetch_site = request.headers.get("sec-fetch-site")
     return fetch_site is None or fetch_site in ("same-origin", "none")
 
 
-def _render(request: Request, outcome: LogoutOutcome) -> Response:
+def _render(request: Request, outcome: LogoutOutcome, ui_locales: Sequence[str] = ()) -> Response:
     pages = _pages(request)
     settings = _provider(request).settings
     match outcome:
         case ShowError(title, message, status_code):
-            return pages.error(title=title, message=message, status_code=status_code)
+            return error_page(request, explain(title, message), status_code, ui_locales)
         case StillSignedIn():
             response = pages.message(
-                title="You are still signed in", message="You chose not to sign out."
+                title="You are still signed in",
+                message="You chose not to sign out.",
+                language=language_of(request, ui_locales),
             )
             return set_logout_csrf(response, None, settings)
         case ConfirmLogout() as confirm:
@@ -82,12 +94,17 @@ def _render(request: Request, outcome: LogoutOutcome) -> Response:
                 client_name=confirm.client_name,
                 signed_in=confirm.signed_in,
                 redirect_uri=confirm.post_logout_redirect_uri,
+                language=language_of(request, confirm.ui_locales),
             )
             return set_logout_csrf(response, confirm.csrf_token, settings)
         case LoggedOut(_ended, frontchannel, redirect):
             done: Response
             if frontchannel or redirect is None:
-                done = pages.logged_out(frontchannel=frontchannel, redirect_uri=redirect)
+                done = pages.logged_out(
+                    frontchannel=frontchannel,
+                    redirect_uri=redirect,
+                    language=language_of(request, ui_locales),
+                )
             else:
                 # 303: the browser must not re-POST anything to the RP.
                 done = RedirectResponse(redirect, status_code=303, headers=_NO_STORE)
@@ -112,11 +129,11 @@ async def end_session(request: Request) -> Response:
             query_parameters(request) if request.method == "GET" else await _form(request)
         )
     except InvalidRequest as exc:
-        return _pages(request).error(title="Invalid sign-out request", message=exc.description)
+        return error_page(request, explain("Invalid sign-out request", exc.description))
     outcome = await _provider(request).logout.end_session(
         params.values, params.repeated, browser_of(request)
     )
-    return _render(request, outcome)
+    return _render(request, outcome, _words(params.values.get("ui_locales")))
 
 
 @pages_on_outage
@@ -125,7 +142,7 @@ async def confirm(request: Request) -> Response:
     try:
         form = (await form_parameters(request)).require_unique()
     except InvalidRequest as exc:
-        return _pages(request).error(title="Invalid form", message=exc.description)
+        return error_page(request, explain("Invalid form", exc.description))
     provider = _provider(request)
     outcome = await provider.logout.confirm(
         form,
@@ -133,4 +150,9 @@ async def confirm(request: Request) -> Response:
         csrf_cookie=request.cookies.get(LOGOUT_CSRF_COOKIE),
         same_origin=_same_origin(request, provider.settings.issuer),
     )
-    return _render(request, outcome)
+    return _render(request, outcome, _words(form.get("ui_locales")))
+
+
+def _words(value: str | None) -> list[str]:
+    """A space-separated list such as `ui_locales`, bounded: it only picks a page language."""
+    return (value or "").split(" ")[:16]
