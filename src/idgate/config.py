@@ -56,6 +56,9 @@ class Settings:
     # PEM CA certificates trusted for idgate's own https requests (jwks_uri,
     # sector_identifier_uri), in addition to the default bundle.
     outbound_ca_file: str | None = None
+    # Lets idgate fetch jwks_uri, sector_identifier_uri and request_uri documents from
+    # loopback, private and link-local addresses: for local development only.
+    allow_private_fetch: bool = False
     log_level: str = "info"
     # The look of the pages (docs/configuration.md, "Pages"): a folder overriding templates,
     # the stylesheet and translations; a product name, a logo and colours.

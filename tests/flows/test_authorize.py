@@ -436,8 +436,8 @@ async def test_repeated_parameters(op, browser: OPBrowser) -> None:  # type: ign
 @pytest.mark.parametrize(
     ("extra", "error"),
     [
-        ({"request": "eyJ"}, "request_not_supported"),
-        ({"request_uri": "https://rp.example/r"}, "request_uri_not_supported"),
+        ({"request": "eyJ"}, "invalid_request_object"),
+        ({"request_uri": "https://rp.example/r"}, "invalid_request_uri"),  # not registered
         ({"response_type": "token"}, "unsupported_response_type"),
         ({"response_type": "code", "scope": "email"}, None),
         ({"response_type": "id_token", "scope": "email"}, "invalid_scope"),
@@ -501,4 +501,5 @@ async def test_discovery_lists_the_authorization_endpoint(http) -> None:  # type
     }
     assert doc["response_modes_supported"] == ["query", "fragment", "form_post"]
     assert doc["authorization_response_iss_parameter_supported"] is True
-    assert doc["request_uri_parameter_supported"] is False
+    # Request objects by reference are built (docs/registration.md, test_request_objects.py).
+    assert doc["request_uri_parameter_supported"] is True

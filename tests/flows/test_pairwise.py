@@ -26,10 +26,12 @@ from flows_support import (  # type: ignore[import-not-found]
 from https_peer import HttpsPeer, Route  # type: ignore[import-not-found]
 from userinfo_support import basic, sign_in, userinfo_ok  # type: ignore[import-not-found]
 
+from idgate.config import Settings
 from idgate.protocol.clients import Client, ClientMetadata, parse_client_metadata
 from idgate.protocol.errors import InvalidClientMetadata
 from idgate.protocol.subjects import pairwise_subject
 from idgate.provider import Provider
+from idgate.provider.outbound import outbound_client
 from idgate.provider.sectors import SectorDocuments
 from idgate.storage.sql.db import sql
 from idgate.testing import asgi_client, open_test_provider, response_params
@@ -215,7 +217,10 @@ def peer(tmp_path: Path) -> Iterator[HttpsPeer]:
 
 @pytest.fixture
 async def sector_op(database_url: str, peer: HttpsPeer) -> AsyncIterator[Provider]:
-    provider = await open_test_provider(database_url, outbound_ca_file=str(peer.ca_file))
+    # The peer listens on loopback, which the fetch policy refuses unless told otherwise.
+    provider = await open_test_provider(
+        database_url, outbound_ca_file=str(peer.ca_file), allow_private_fetch=True
+    )
     await provider.accounts.add("alice", PASSWORD)
     try:
         yield provider
@@ -314,16 +319,20 @@ async def test_http_sector_uri_is_refused_without_fetching(
     assert peer.requests == []
 
 
-async def test_sector_fetch_verifies_tls(op: Provider, peer: HttpsPeer) -> None:
+async def test_sector_fetch_verifies_tls(peer: HttpsPeer) -> None:
     """Without the test CA in `outbound_ca_file`, the peer's certificate is not trusted."""
     peer.routes["/sector.json"] = sector_doc(*SPREAD)
-    with pytest.raises(InvalidClientMetadata, match="could not be fetched"):
-        await register(
-            op,
-            subject_type="pairwise",
-            redirect_uris=SPREAD,
-            sector_identifier_uri=peer.url("/sector.json"),
-        )
+    metadata = parse_client_metadata(
+        {
+            "redirect_uris": SPREAD,
+            "subject_type": "pairwise",
+            "sector_identifier_uri": peer.url("/sector.json"),
+        }
+    )
+    async with outbound_client(Settings(allow_private_fetch=True)) as http:
+        with pytest.raises(InvalidClientMetadata, match="could not be fetched"):
+            await SectorDocuments(http).verify(metadata)
+    assert peer.requests == []  # the TLS handshake failed before any request
 
 
 @pytest.mark.parametrize(

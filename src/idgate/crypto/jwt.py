@@ -42,6 +42,7 @@ __all__ = [
     "public_jwk_thumbprint",
     "sign_hmac_jwt",
     "sign_jwt",
+    "unsecured_jwt_claims",
     "unverified_claims",
     "unverified_header",
     "verify_hmac_jwt",
@@ -197,6 +198,18 @@ def unverified_claims(token: str) -> Mapping[str, Any]:
     """
     segments = _split(token)
     _json_object(_b64decode(segments[0]), "header")
+    return _json_object(_b64decode(segments[1]), "payload")
+
+
+def unsecured_jwt_claims(token: str) -> Mapping[str, Any]:
+    """The claims of an Unsecured JWT (RFC 7519 §6): header exactly ``alg: none``, no ``crit``,
+    an empty signature. Only for request objects of clients that registered ``none``
+    (OIDC Core §6.1); everything else refuses ``none``. Raises :class:`InvalidJWT`.
+    """
+    segments = _split(token)
+    header = _json_object(_b64decode(segments[0]), "header")
+    if header.get("alg") != "none" or "crit" in header or segments[2]:
+        raise InvalidJWT("not an unsecured JWT")
     return _json_object(_b64decode(segments[1]), "payload")
 
 

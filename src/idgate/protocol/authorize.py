@@ -88,7 +88,7 @@ _MAX_LENGTHS: Final[Mapping[str, int]] = {
     "claims": MAX_CLAIMS_LENGTH,
     "id_token_hint": MAX_ID_TOKEN_HINT_LENGTH,
 }
-_READ_PARAMETERS: Final = (
+READ_PARAMETERS: Final = (
     "response_type",
     "response_mode",
     "scope",
@@ -507,14 +507,15 @@ def parse_authorization_request(
         state=_state(params),
         nonce=nonce,
         prompt=prompt,
-        max_age=_max_age(params),
+        max_age=_max_age(params, client.metadata.more.default_max_age),
         display=_display(params),
         claims=_claims(params),
         code_challenge=code_challenge,
         code_challenge_method=code_challenge_method,
         id_token_hint=_param(params, "id_token_hint"),
         login_hint=_param(params, "login_hint"),
-        acr_values=_words(params, "acr_values"),
+        # Registration 1.0 §2: the client's defaults, unless the request says otherwise.
+        acr_values=_words(params, "acr_values") or client.metadata.more.default_acr_values,
         ui_locales=_words(params, "ui_locales"),
         claims_locales=_words(params, "claims_locales"),
     )
@@ -545,7 +546,7 @@ def _is_utf8_encodable(value: str) -> bool:
 
 
 def _check_sizes(params: Mapping[str, str]) -> None:
-    for name in _READ_PARAMETERS:
+    for name in READ_PARAMETERS:
         value = params.get(name)
         if value is None:
             continue
@@ -637,11 +638,12 @@ def _state(params: Mapping[str, str]) -> str | None:
     return _param(params, "state")
 
 
-def _max_age(params: Mapping[str, str]) -> int | None:
-    """Core §3.1.2.1: seconds, a non-negative integer (SECURITY.md AZ-07: -1, abc, 1.5 fail)."""
+def _max_age(params: Mapping[str, str], default: int | None) -> int | None:
+    """Core §3.1.2.1: seconds, a non-negative integer (SECURITY.md AZ-07: -1, abc, 1.5 fail).
+    Without one, the client's registered `default_max_age` (Registration 1.0 §2)."""
     raw = _param(params, "max_age")
     if raw is None:
-        return None
+        return default
     if _MAX_AGE.fullmatch(raw) is None:
         raise InvalidRequest("max_age must be a non-negative integer")
     return int(raw)

@@ -10,11 +10,17 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from idgate.protocol.access_token import ACCESS_TOKEN_FORMATS, AccessTokenFormat
 from idgate.protocol.errors import InvalidClientMetadata, InvalidRedirectUriMetadata
 from idgate.protocol.logout import check_logout_uri
+from idgate.protocol.registration import (
+    MAX_URIS,
+    ExtendedMetadata,
+    check_uri_shape,
+    extended_to_dict,
+    parse_extended_metadata,
+)
 from idgate.protocol.subjects import SUBJECT_TYPES, check_sector_identifier_uri, sector_identifier
 
 RESPONSE_TYPES = (
@@ -82,15 +88,15 @@ class ClientMetadata:
     frontchannel_logout_session_required: bool = False
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
-    # Metadata we accept and keep but that no code path reads yet.
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    # client_uri, logo_uri, default_max_age, request_object_signing_alg, … (registration.py).
+    more: ExtendedMetadata = field(default_factory=ExtendedMetadata)
 
     @property
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == "none"
 
     def to_dict(self) -> dict[str, Any]:
-        doc: dict[str, Any] = dict(self.extra)
+        doc: dict[str, Any] = extended_to_dict(self.more)
         doc.update(
             redirect_uris=list(self.redirect_uris),
             response_types=list(self.response_types),
@@ -142,26 +148,14 @@ class Client:
         return self.metadata.is_public
 
 
-# Fields accepted into `extra` untouched until the registration issue gives them an effect.
-_KEPT_FIELDS = frozenset(
-    {
-        "client_uri",
-        "logo_uri",
-        "policy_uri",
-        "tos_uri",
-        "contacts",
-        "software_id",
-        "software_version",
-    }
-)
-
-
 def _string_list(doc: Mapping[str, Any], name: str) -> tuple[str, ...] | None:
     value = doc.get(name)
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise InvalidClientMetadata(f"{name} must be an array of non-empty strings")
+    if len(value) > MAX_URIS:
+        raise InvalidClientMetadata(f"{name} has too many entries")
     return tuple(dict.fromkeys(value))
 
 
@@ -181,24 +175,6 @@ def _choice(doc: Mapping[str, Any], name: str, allowed: tuple[str, ...], default
     return str(value)
 
 
-# Links the consent page may show: https only, so `javascript:` and friends never get stored
-# (SECURITY.md DCR-02; the pages refuse to render anything else as a link, too).
-_LINK_FIELDS = ("client_uri", "logo_uri", "policy_uri", "tos_uri")
-# RFC 7517/7518: members that make a JWK private or symmetric; a client publishes none of them.
-_PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-
-
-def _check_link_uri(value: object, field_name: str) -> None:
-    if value is None:
-        return
-    try:
-        parts = urlsplit(value) if isinstance(value, str) else None
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme != "https" or not parts.hostname or "@" in parts.netloc:
-        raise InvalidClientMetadata(f"{field_name} must be an https URL")
-
-
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -209,31 +185,21 @@ def _is_loopback(host: str) -> bool:
 def _check_redirect_uri(
     uri: str, *, application_type: str, uses_implicit: bool, field_name: str
 ) -> None:
-    # Messages name the field, never the value: error_description must not echo raw input
-    # (RFC 6749 §5.2's charset; SECURITY.md DCR-09).
     try:
-        parts = urlsplit(uri)
-    except ValueError:  # e.g. an unclosed IPv6 bracket (a crash in a peer OP: oauthlib #28)
-        raise InvalidRedirectUriMetadata(f"{field_name}: an entry is not a URI") from None
-    if not parts.scheme or (parts.scheme in ("http", "https") and not parts.netloc):
-        raise InvalidRedirectUriMetadata(f"{field_name}: an entry is not an absolute URI")
-    if parts.fragment or "#" in uri:
-        raise InvalidRedirectUriMetadata(f"{field_name}: an entry contains a fragment")
-    if "@" in parts.netloc or "*" in uri:
-        # Userinfo and wildcards only serve to make a URI look like another (DCR-03).
-        raise InvalidRedirectUriMetadata(f"{field_name}: an entry has userinfo or a wildcard")
-    host = parts.hostname or ""
+        scheme, host = check_uri_shape(uri, field_name)
+    except InvalidClientMetadata as exc:
+        raise InvalidRedirectUriMetadata(exc.description) from None
     if application_type == "web":
-        if parts.scheme not in ("http", "https"):
+        if scheme not in ("http", "https"):
             raise InvalidRedirectUriMetadata(
-                f"{field_name}: web clients use http(s) URIs, not {parts.scheme!r}"
+                f"{field_name}: web clients use http(s) URIs, not {scheme}"
             )
-        if uses_implicit and (parts.scheme != "https" or host == "localhost"):
+        if uses_implicit and (scheme != "https" or host == "localhost"):
             raise InvalidRedirectUriMetadata(
                 f"{field_name}: web clients using implicit or hybrid response types must "
                 "use https and not localhost"
             )
-    elif parts.scheme == "http" and not _is_loopback(host):
+    elif scheme == "http" and not _is_loopback(host):
         # Native clients (RFC 8252 §7): custom schemes, claimed https, or loopback http only.
         raise InvalidRedirectUriMetadata(
             f"{field_name}: native clients may use http only on a loopback IP address"
@@ -303,13 +269,12 @@ def parse_client_metadata(doc: Mapping[str, Any]) -> ClientMetadata:
         not isinstance(jwks, Mapping) or not isinstance(jwks.get("keys"), list)
     ):
         raise InvalidClientMetadata("jwks must be a JWK Set with a keys array")
-    if jwks is not None and any(
-        not isinstance(key, Mapping) or _PRIVATE_JWK_MEMBERS & key.keys() for key in jwks["keys"]
-    ):
-        raise InvalidClientMetadata("jwks must hold public keys only")
     if jwks is not None and jwks_uri is not None:
         raise InvalidClientMetadata("jwks and jwks_uri must not both be present")
-    _check_link_uri(jwks_uri, "jwks_uri")
+    if jwks_uri is not None and check_uri_shape(jwks_uri, "jwks_uri")[0] != "https":
+        raise InvalidClientMetadata("jwks_uri must be an https URL")
+    if jwks is not None:
+        _check_public_jwks(jwks)
     if auth_method == "private_key_jwt" and jwks is None and jwks_uri is None:
         raise InvalidClientMetadata("private_key_jwt needs jwks or jwks_uri")
 
@@ -336,9 +301,9 @@ def parse_client_metadata(doc: Mapping[str, Any]) -> ClientMetadata:
     frontchannel_uri, frontchannel_sid = _logout_metadata(doc, "frontchannel")
     backchannel_uri, backchannel_sid = _logout_metadata(doc, "backchannel")
 
-    extra = {k: v for k, v in doc.items() if k in _KEPT_FIELDS}
-    for name in _LINK_FIELDS:
-        _check_link_uri(extra.get(name), name)
+    more = parse_extended_metadata(doc, auth_method=auth_method)
+    if more.request_object_signing_alg not in (None, "none") and jwks is None and jwks_uri is None:
+        raise InvalidClientMetadata("request_object_signing_alg needs jwks or jwks_uri")
     return ClientMetadata(
         redirect_uris=redirect_uris,
         response_types=response_types,
@@ -366,7 +331,7 @@ def parse_client_metadata(doc: Mapping[str, Any]) -> ClientMetadata:
         frontchannel_logout_session_required=frontchannel_sid,
         backchannel_logout_uri=backchannel_uri,
         backchannel_logout_session_required=backchannel_sid,
-        extra=extra,
+        more=more,
     )
 
 
@@ -381,3 +346,19 @@ def _logout_metadata(doc: Mapping[str, Any], channel: str) -> tuple[str | None, 
     if not isinstance(required, bool):
         raise InvalidClientMetadata(f"{channel}_logout_session_required must be a boolean")
     return uri, required
+
+
+# Private or symmetric key members (RFC 7518 §6.2.2, §6.3.2, §6.4.1): a client registers public
+# keys only (SECURITY.md DCR-06).
+_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+
+def _check_public_jwks(jwks: Mapping[str, Any]) -> None:
+    keys = jwks.get("keys")
+    if not isinstance(keys, list) or not keys or len(keys) > MAX_URIS:
+        raise InvalidClientMetadata("jwks must hold between 1 and 32 keys")
+    for key in keys:
+        if not isinstance(key, Mapping) or not isinstance(key.get("kty"), str):
+            raise InvalidClientMetadata("every key in jwks must be a JWK with a kty")
+        if _PRIVATE_MEMBERS & set(key):
+            raise InvalidClientMetadata("jwks must hold public keys only")

@@ -29,6 +29,7 @@ from idgate.protocol.errors import (
     UnsafeToRedirect,
 )
 from idgate.protocol.interaction import SessionView, next_interaction
+from idgate.protocol.request_object import PUSHED_REQUEST_PREFIX, has_request_object
 from idgate.protocol.response_modes import (
     AuthorizationResponse,
     ResponseTarget,
@@ -41,6 +42,7 @@ from idgate.provider.accounts import AccountService
 from idgate.provider.audit import AuditLog, FailureReason
 from idgate.provider.hints import verify_id_token_hint
 from idgate.provider.keys import KeyManager
+from idgate.provider.request_objects import RequestObjects
 from idgate.provider.tokens import TokenIssuer
 from idgate.storage.base import Account, BrowserSession, PendingInteraction, Storage
 
@@ -130,10 +132,12 @@ class AuthorizationService:
         keys: KeyManager,
         accounts: AccountService,
         issuer: TokenIssuer,
+        request_objects: RequestObjects,
         *,
         audit: AuditLog | None = None,
     ) -> None:
         self._settings = settings
+        self._request_objects = request_objects
         self._audit = audit or AuditLog(clock)
         self._clock = clock
         self._storage = storage
@@ -159,6 +163,11 @@ class AuthorizationService:
             )
         client_id = params.get("client_id")
         client = await self._storage.clients.get(client_id) if client_id else None
+        if client is not None:
+            resolved = await self._resolve_request_object(params, client)
+            if not isinstance(resolved, dict):
+                return resolved
+            params = resolved
         try:
             target = check_client_and_redirect_uri(params, client)
         except UnsafeToRedirect as exc:
@@ -171,6 +180,31 @@ class AuthorizationService:
             return await self._proceed(request, client, browser, cookies)
         except OAuthError as exc:
             return self._error(target, exc)
+
+    async def _resolve_request_object(
+        self, params: Mapping[str, str], client: Client
+    ) -> dict[str, str] | Outcome:
+        """Step 0 (Core §6; RFC 9101; RFC 9126): the parameters a request object or a pushed
+        request stands for. Its errors go to the outer redirect_uri once that is validated,
+        else to a page; a redirect_uri inside the object is checked by the ordinary phase 1
+        on the merged parameters (SECURITY.md JWT-04)."""
+        pushed = params.get("request_uri", "").startswith(PUSHED_REQUEST_PREFIX)
+        if client.metadata.more.require_pushed_authorization_requests and not pushed:
+            error: OAuthError = InvalidRequest("this client must use pushed requests")
+            return self._outer_error(params, client, error)  # RFC 9126 §6
+        if not has_request_object(params):
+            return dict(params)
+        try:
+            return await self._request_objects.resolve(params, client)
+        except OAuthError as exc:
+            return self._outer_error(params, client, exc)
+
+    def _outer_error(self, params: Mapping[str, str], client: Client, error: OAuthError) -> Outcome:
+        try:
+            target = check_client_and_redirect_uri(params, client)
+        except UnsafeToRedirect:
+            return ShowError("Invalid request", error.description or error.error)
+        return self._error(target, error)
 
     def _error(self, target: ResponseTarget, error: OAuthError) -> Respond:
         return Respond(error_response(target, error, issuer=self._settings.issuer))

@@ -1,8 +1,8 @@
 """Client public keys for private_key_jwt: registered inline (`jwks`) or fetched (`jwks_uri`).
 
 Fetched key sets are cached per URI and refetched when a token names a `kid` the cached set
-lacks (key rotation at the RP), at most once per `min_refetch` seconds per URI. Fetches are
-bounded in time and size.
+lacks (key rotation at the RP), at most once per `min_refetch` seconds per URI. Fetches follow
+the one fetch policy (provider/outbound.py): public addresses only, bounded in time and size.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import httpx
 from idgate.clock import Clock
 from idgate.protocol.clients import Client
 from idgate.protocol.errors import InvalidClient
+from idgate.provider.outbound import FetchFailed, fetch
 
 MAX_JWKS_BYTES = 64 * 1024
+_JWKS_TYPES = "application/jwk-set+json, application/json"
 
 
 class ClientKeyResolver:
@@ -50,15 +52,8 @@ class ClientKeyResolver:
 
     async def _fetch(self, uri: str) -> Mapping[str, Any]:
         try:
-            async with self._http.stream("GET", uri, timeout=5.0) as response:
-                if response.status_code != 200:
-                    raise InvalidClient("the client's jwks_uri did not answer 200")
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body.extend(chunk)
-                    if len(body) > MAX_JWKS_BYTES:
-                        raise InvalidClient("the client's JWK Set is too large")
-        except httpx.HTTPError:
+            body = await fetch(self._http, uri, max_bytes=MAX_JWKS_BYTES, accept=_JWKS_TYPES)
+        except FetchFailed:
             raise InvalidClient("the client's jwks_uri could not be fetched") from None
         try:
             jwks = json.loads(body)

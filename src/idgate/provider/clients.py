@@ -16,6 +16,7 @@ from idgate.protocol.clients import (
     ClientMetadata,
     parse_client_metadata,
 )
+from idgate.protocol.errors import InvalidClientMetadata
 from idgate.provider.audit import AuditLog
 from idgate.storage.base import ClientRepository
 
@@ -82,6 +83,32 @@ class ClientService:
         await self._repository.add(client)
         self._audit.client_created(client_id=client.client_id, client_name=metadata.client_name)
         return NewClient(client=client, client_secret=secret)
+
+    async def replace(self, client: Client, metadata_document: Mapping[str, Any]) -> Client:
+        """Register new metadata for an existing client (RFC 7592 §2.2): validated and checked
+        like a new registration. The secret stays: a method that needs a secret the client
+        does not have is refused."""
+        metadata = parse_client_metadata(metadata_document)
+        method = metadata.token_endpoint_auth_method
+        if method in SECRET_AUTH_METHODS and (
+            client.secret_hash is None
+            or (method == "client_secret_jwt" and client.secret_sealed is None)
+        ):
+            raise InvalidClientMetadata(
+                "token_endpoint_auth_method cannot change to one needing a secret the client "
+                "was not issued; register a new client instead"
+            )
+        if self._verify_metadata is not None:
+            await self._verify_metadata(metadata)
+        if not await self._repository.update(client.client_id, metadata, now=self._clock.now()):
+            raise InvalidClientMetadata("the client no longer exists")
+        return Client(
+            client_id=client.client_id,
+            metadata=metadata,
+            secret_hash=client.secret_hash,
+            secret_sealed=client.secret_sealed,
+            created_at=client.created_at,
+        )
 
     async def get(self, client_id: str) -> Client | None:
         return await self._repository.get(client_id)

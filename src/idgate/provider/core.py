@@ -20,7 +20,9 @@ from idgate.provider.introspection import IntrospectionService
 from idgate.provider.keys import KeyManager
 from idgate.provider.logout import LogoutService
 from idgate.provider.outbound import outbound_client
+from idgate.provider.par import PushedRequests
 from idgate.provider.registration import RegistrationService
+from idgate.provider.request_objects import RequestObjects
 from idgate.provider.sectors import SectorDocuments
 from idgate.provider.subjects import SubjectService
 from idgate.provider.token_service import TokenService
@@ -40,12 +42,14 @@ class Provider:
     clients: ClientService
     tokens: TokenIssuer
     authorization: AuthorizationService
+    pushed_requests: PushedRequests
     token_endpoint: TokenService
     registration: RegistrationService
     introspection: IntrospectionService
     subjects: SubjectService
     userinfo: UserInfoService
     http: httpx.AsyncClient
+    logout_http: httpx.AsyncClient
     backchannel: BackchannelLogout
     logout: LogoutService
     audit: AuditLog
@@ -68,8 +72,12 @@ class Provider:
             sealer = KeySealer(settings.secret_key)
             keys = KeyManager(storage.keys, sealer, clock)
             accounts = AccountService(storage.accounts, passwords, clock)
-            # Outbound requests (client jwks_uri, sector_identifier_uri): see outbound.py.
+            # Documents idgate fetches (jwks_uri, sector_identifier_uri, request_uri) follow
+            # one fetch policy: see outbound.py.
             http = outbound_client(settings)
+            # Back-Channel Logout posts to RPs keep the unguarded client they had (their
+            # own issue decides whether the address rule applies to them too).
+            logout_http = outbound_client(settings, guard_addresses=False)
             clients = ClientService(
                 storage.clients,
                 clock,
@@ -79,18 +87,16 @@ class Provider:
             )
             subjects = SubjectService(storage.provider_secrets, sealer, clock)
             tokens = TokenIssuer(settings, clock, keys, storage.codes, storage.tokens, subjects)
+            client_keys = ClientKeyResolver(http, clock)
+            request_objects = RequestObjects(
+                settings, clock, http, client_keys, storage.pushed_requests
+            )
             token_endpoint = TokenService(
-                settings,
-                clock,
-                storage,
-                tokens,
-                sealer,
-                ClientKeyResolver(http, clock),
-                audit=audit,
+                settings, clock, storage, tokens, sealer, client_keys, audit=audit
             )
             # Back-Channel Logout deliveries: background tasks over the same outbound client.
             backchannel = BackchannelLogout(
-                settings, clock, storage.sessions, keys, http, tokens.subject
+                settings, clock, storage.sessions, keys, logout_http, tokens.subject
             )
             provider = cls(
                 settings=settings,
@@ -102,7 +108,17 @@ class Provider:
                 clients=clients,
                 tokens=tokens,
                 authorization=AuthorizationService(
-                    settings, clock, storage, keys, accounts, tokens, audit=audit
+                    settings,
+                    clock,
+                    storage,
+                    keys,
+                    accounts,
+                    tokens,
+                    request_objects,
+                    audit=audit,
+                ),
+                pushed_requests=PushedRequests(
+                    settings, clock, storage.pushed_requests, token_endpoint, request_objects
                 ),
                 token_endpoint=token_endpoint,
                 introspection=IntrospectionService(
@@ -116,8 +132,14 @@ class Provider:
                 ),
                 audit=audit,
                 http=http,
+                logout_http=logout_http,
                 registration=RegistrationService(
-                    settings, clock, clients, keys, storage.initial_access_tokens
+                    settings,
+                    clock,
+                    clients,
+                    keys,
+                    storage.initial_access_tokens,
+                    storage.registration_access_tokens,
                 ),
             )
             await keys.ensure_signing_key()
@@ -131,4 +153,5 @@ class Provider:
     async def close(self) -> None:
         await self.backchannel.close()
         await self.http.aclose()
+        await self.logout_http.aclose()
         await self.storage.close()

@@ -3,23 +3,19 @@
 
 The document must be a JSON array listing every `redirect_uri` of the client; otherwise the
 registration fails with `invalid_client_metadata`. It is fetched over https only (the URI was
-checked by `parse_client_metadata`), without following redirects, within 5 seconds in all
-and 64 KiB. Every way the fetch itself can fail (refused, timed out, not 200, too large) gets
-the same answer, so registration cannot be used to probe what answers where (SECURITY.md
-SSRF-05).
+checked by `parse_client_metadata`) under the fetch policy of provider/outbound.py: public
+addresses only, no redirects, 5 seconds in all, 64 KiB. Every way the fetch can fail gets the
+same answer, so registration cannot be used to probe what answers where (SECURITY.md SSRF-05).
 """
 
 from __future__ import annotations
-
-import asyncio
 
 import httpx
 
 from idgate.protocol.clients import ClientMetadata
 from idgate.protocol.errors import InvalidClientMetadata
 from idgate.protocol.subjects import MAX_SECTOR_DOCUMENT_BYTES, check_sector_document
-
-FETCH_SECONDS = 5.0
+from idgate.provider.outbound import FETCH_SECONDS, FetchFailed, fetch
 
 
 class SectorDocuments:
@@ -42,19 +38,13 @@ class SectorDocuments:
         check_sector_document(body, metadata.redirect_uris)
 
     async def _fetch(self, uri: str) -> bytes:
-        failed = InvalidClientMetadata("the sector_identifier_uri could not be fetched")
-        body = bytearray()
         try:
-            async with asyncio.timeout(self._timeout):
-                async with self._http.stream(
-                    "GET", uri, headers={"Accept": "application/json"}, timeout=self._timeout
-                ) as response:
-                    if response.status_code != 200:
-                        raise failed
-                    async for chunk in response.aiter_bytes():
-                        body.extend(chunk)
-                        if len(body) > self._max_bytes:
-                            raise failed
-        except (httpx.HTTPError, TimeoutError):
-            raise failed from None
-        return bytes(body)
+            return await fetch(
+                self._http,
+                uri,
+                max_bytes=self._max_bytes,
+                accept="application/json",
+                within=self._timeout,
+            )
+        except FetchFailed:
+            raise InvalidClientMetadata("the sector_identifier_uri could not be fetched") from None

@@ -127,18 +127,24 @@ class TokenService:
     async def _verify_assertion(self, assertion: str, client: Client) -> None:
         """RFC 7523 §3: signature, then claims, then one use per jti (across processes)."""
         method = client.metadata.token_endpoint_auth_method
+        # Registration 1.0 §2: a registered token_endpoint_auth_signing_alg is the only one.
+        pinned = client.metadata.more.token_endpoint_auth_signing_alg
         try:
             if method == "client_secret_jwt":
                 if client.secret_sealed is None:
                     raise InvalidClient("the client has no secret for client_secret_jwt")
                 secret = self._sealer.open(client.secret_sealed).decode()
-                verified = verify_hmac_jwt(assertion, secret, algs=HMAC_ALGS)
+                verified = verify_hmac_jwt(
+                    assertion, secret, algs=(pinned,) if pinned else HMAC_ALGS
+                )
             else:
                 kid = unverified_header(assertion).get("kid")
                 keys = await self._client_keys.keys(
                     client, kid=kid if isinstance(kid, str) else None
                 )
-                verified = verify_jwt(assertion, keys, algs=ASYMMETRIC_ALGS)
+                verified = verify_jwt(
+                    assertion, keys, algs=(pinned,) if pinned else ASYMMETRIC_ALGS
+                )
         except CryptoError:
             raise InvalidClient("the client assertion's signature is not valid") from None
         now = self._clock.now()

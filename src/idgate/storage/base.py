@@ -239,6 +239,37 @@ class InitialAccessTokenRepository(Protocol):
     async def is_valid(self, token_hash: str, *, now: int) -> bool: ...
 
 
+class RegistrationAccessTokenRepository(Protocol):
+    """One registration access token per dynamically registered client, kept as a hash
+    (RFC 7592 §1.2, §3)."""
+
+    async def put(self, client_id: str, token_hash: str, *, now: int) -> None:
+        """Store the token hash for `client_id`, replacing any earlier one."""
+        ...
+
+    async def hash_for(self, client_id: str) -> str | None: ...
+    async def remove(self, client_id: str) -> bool: ...
+
+
+class PushedRequestRepository(Protocol):
+    """Pushed authorization requests (RFC 9126), keyed by the hash of their reference."""
+
+    async def add(
+        self,
+        ref_hash: str,
+        *,
+        client_id: str,
+        params: Mapping[str, str],
+        now: int,
+        expires_at: int,
+    ) -> None: ...
+
+    async def consume(self, ref_hash: str, *, client_id: str, now: int) -> Mapping[str, str] | None:
+        """The parameters of a live request pushed by `client_id`, deleted in the same atomic
+        statement: one use, across processes (RFC 9126 §4)."""
+        ...
+
+
 class ProviderSecretRepository(Protocol):
     """Values made once per installation and shared by every process (the pairwise salt)."""
 
@@ -262,6 +293,8 @@ class Storage(Protocol):
     replay: ReplayCache
     rate_limits: RateLimitRepository
     initial_access_tokens: InitialAccessTokenRepository
+    registration_access_tokens: RegistrationAccessTokenRepository
+    pushed_requests: PushedRequestRepository
     provider_secrets: ProviderSecretRepository
 
     async def ping(self) -> None:

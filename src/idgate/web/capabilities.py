@@ -11,6 +11,7 @@ from idgate.config import Settings
 from idgate.protocol.authorize import PROMPT_VALUES, RESPONSE_TYPE_VALUES
 from idgate.protocol.clients import AUTH_METHODS
 from idgate.protocol.discovery import Capabilities
+from idgate.protocol.registration import REQUEST_OBJECT_ALGS
 from idgate.protocol.scopes import SCOPE_CLAIMS, SUPPORTED_SCOPES
 from idgate.protocol.subjects import SUBJECT_TYPES
 
@@ -34,6 +35,8 @@ def capabilities(settings: Settings, signing_algs: Sequence[str]) -> Capabilitie
             # Session Management, RP-Initiated, Front- and Back-Channel Logout 1.0.
             "end_session_endpoint": settings.endpoint("/logout"),
             "check_session_iframe": settings.endpoint("/check_session"),
+            # RFC 9126 §5; a client may be held to it (require_pushed_authorization_requests).
+            "pushed_authorization_request_endpoint": settings.endpoint("/par"),
             **(
                 {"registration_endpoint": settings.endpoint("/register")}
                 if settings.registration != "off"
@@ -52,8 +55,12 @@ def capabilities(settings: Settings, signing_algs: Sequence[str]) -> Capabilitie
         code_challenge_methods=("S256", "plain") if settings.allow_plain_pkce else ("S256",),
         extra={
             "claims_parameter_supported": True,
-            "request_parameter_supported": False,
-            "request_uri_parameter_supported": False,
+            # Core §6; RFC 9101. `none` only for clients that register it (request_object.py).
+            "request_parameter_supported": True,
+            "request_uri_parameter_supported": True,
+            "require_request_uri_registration": True,
+            "require_pushed_authorization_requests": False,
+            "request_object_signing_alg_values_supported": [*REQUEST_OBJECT_ALGS, "none"],
             "authorization_response_iss_parameter_supported": True,
             "claim_types_supported": ["normal"],
             "display_values_supported": ["page", "popup", "touch", "wap"],

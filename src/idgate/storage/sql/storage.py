@@ -11,7 +11,9 @@ from idgate.storage.base import (
     InteractionRepository,
     KeyRepository,
     ProviderSecretRepository,
+    PushedRequestRepository,
     RateLimitRepository,
+    RegistrationAccessTokenRepository,
     ReplayCache,
     SessionRepository,
     TokenRepository,
@@ -22,7 +24,9 @@ from idgate.storage.sql.grants import SqlCodeRepository, SqlTokenRepository
 from idgate.storage.sql.limits import SqlRateLimitRepository, SqlReplayCache
 from idgate.storage.sql.maintenance import SqlMaintenance
 from idgate.storage.sql.provider_secrets import SqlProviderSecretRepository
+from idgate.storage.sql.pushed_requests import SqlPushedRequestRepository
 from idgate.storage.sql.registration import SqlInitialAccessTokenRepository
+from idgate.storage.sql.registration_access import SqlRegistrationAccessTokenRepository
 from idgate.storage.sql.repositories import (
     SqlAccountRepository,
     SqlClientRepository,
@@ -49,6 +53,8 @@ class SqlStorage:
     replay: ReplayCache
     rate_limits: RateLimitRepository
     initial_access_tokens: InitialAccessTokenRepository
+    registration_access_tokens: RegistrationAccessTokenRepository
+    pushed_requests: PushedRequestRepository
     provider_secrets: ProviderSecretRepository
 
     def __init__(self, db: Database) -> None:
@@ -64,6 +70,8 @@ class SqlStorage:
         self.replay = SqlReplayCache(db)
         self.rate_limits = SqlRateLimitRepository(db)
         self.initial_access_tokens = SqlInitialAccessTokenRepository(db)
+        self.registration_access_tokens = SqlRegistrationAccessTokenRepository(db)
+        self.pushed_requests = SqlPushedRequestRepository(db)
         self.maintenance = SqlMaintenance(db)
         self.provider_secrets = SqlProviderSecretRepository(db)
 

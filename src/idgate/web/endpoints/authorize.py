@@ -122,7 +122,7 @@ def render(
                 requested |= {name for name, _ in auth_request.claims.id_token}
                 requested |= {name for name, _ in auth_request.claims.userinfo}
             requested -= claims_for_scopes(auth_request.scopes)
-            extra = client.metadata.extra
+            more = client.metadata.more
             return pages.consent(
                 action=f"/interaction/{handle}/consent",
                 csrf_token=csrf_token,
@@ -130,10 +130,10 @@ def render(
                 username=account.username,
                 scopes=scopes,
                 claims=sorted(requested - {"sub"}),
-                client_uri=extra.get("client_uri"),
-                policy_uri=extra.get("policy_uri"),
-                tos_uri=extra.get("tos_uri"),
-                logo_uri=extra.get("logo_uri"),
+                client_uri=more.client_uri,
+                policy_uri=more.policy_uri,
+                tos_uri=more.tos_uri,
+                logo_uri=more.logo_uri,
                 redirect_uri=auth_request.redirect_uri,
                 language=language_of(request, auth_request.ui_locales),
             )

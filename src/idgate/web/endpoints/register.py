@@ -1,4 +1,5 @@
-"""POST /register: Dynamic Client Registration (RFC 7591 §3; OIDC Registration 1.0 §3)."""
+"""POST /register: Dynamic Client Registration (RFC 7591 §3; OIDC Registration 1.0 §3), and
+GET/PUT/DELETE /register/{client_id}: the client configuration endpoint (RFC 7592 §2)."""
 
 from __future__ import annotations
 
@@ -36,22 +37,60 @@ async def _json_body(request: Request) -> object:
         raise InvalidClientMetadata("the request body is not valid JSON") from None
 
 
-async def register(request: Request) -> Response:
-    provider: Provider = request.app.state.provider
-    try:
-        document = await _json_body(request)
-        if not isinstance(document, dict):
-            raise InvalidClientMetadata("client metadata must be a JSON object")
-        created = await provider.registration.register(document, bearer=_bearer(request))
-    except RegistrationDisabled:
-        return json_response(
-            {"error": "not_found", "error_description": "dynamic registration is not enabled"},
-            404,
-        )
-    except InvalidToken as exc:
+def _disabled() -> Response:
+    return json_response(
+        {"error": "not_found", "error_description": "dynamic registration is not enabled"}, 404
+    )
+
+
+def _error(exc: OAuthError) -> Response:
+    if isinstance(exc, InvalidToken):
         return oauth_error_response(
             exc, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
         )
+    return oauth_error_response(exc)
+
+
+async def _metadata_document(request: Request) -> dict[str, object]:
+    document = await _json_body(request)
+    if not isinstance(document, dict):
+        raise InvalidClientMetadata("client metadata must be a JSON object")
+    return document
+
+
+async def register(request: Request) -> Response:
+    provider: Provider = request.app.state.provider
+    try:
+        document = await _metadata_document(request)
+        created = await provider.registration.register(document, bearer=_bearer(request))
+    except RegistrationDisabled:
+        return _disabled()
     except OAuthError as exc:
-        return oauth_error_response(exc)
+        return _error(exc)
     return json_response(created.to_dict(), 201, no_store=True)
+
+
+async def client_configuration(request: Request) -> Response:
+    """RFC 7592 §2.1 (GET), §2.2 (PUT), §2.3 (DELETE), authorized by the client's
+    registration access token."""
+    provider: Provider = request.app.state.provider
+    if provider.settings.registration == "off":
+        return _disabled()
+    client_id: str = request.path_params["client_id"]
+    bearer = _bearer(request)
+    registration = provider.registration
+    try:
+        if request.method == "DELETE":
+            await registration.delete(client_id, bearer=bearer)
+            return Response(status_code=204, headers={"Cache-Control": "no-store"})
+        if request.method == "PUT":
+            # Authorize before reading the body: a stranger's PUT costs nothing.
+            await registration.read(client_id, bearer=bearer)
+            shown = await registration.update(
+                client_id, await _metadata_document(request), bearer=bearer
+            )
+        else:
+            shown = await registration.read(client_id, bearer=bearer)
+    except OAuthError as exc:
+        return _error(exc)
+    return json_response(shown.to_dict(), 200, no_store=True)
