@@ -76,7 +76,15 @@ async def test_purge_expired(storage) -> None:  # type: ignore[no-untyped-def]
         )
         await storage.sessions.add_client(sid, "rp", now=NOW)
 
+    for ref, expires in (("p-old", NOW - 1), ("p-live", NOW + 60)):
+        await storage.pushed_requests.add(
+            ref.ljust(64, "p"), client_id="rp", params={}, now=NOW - 10, expires_at=expires
+        )
+
     counts = await storage.maintenance.purge_expired(now=NOW, retention=RETENTION)
+    assert counts["pushed_requests"] == 1
+    live = await storage.pushed_requests.consume("p-live".ljust(64, "p"), client_id="rp", now=NOW)
+    assert live == {}
     assert counts["authorization_codes"] == 1
     assert counts["tokens"] == 1
     assert counts["interactions"] == 1

@@ -23,6 +23,7 @@ _PURGES = {
     "replay_cache": _purge("replay_cache", "key", "expires_at <= :now"),
     "rate_limits": _purge("rate_limits", "key", "locked_until <= :now AND window_start <= :old"),
     "initial_access_tokens": _purge("initial_access_tokens", "token_hash", "expires_at <= :now"),
+    "pushed_requests": _purge("pushed_requests", "ref_hash", "expires_at <= :now"),
 }
 _GONE_SESSION_IDS = sql(
     "SELECT sid FROM sessions WHERE expires_at <= :old OR ended_at <= :old LIMIT :batch"

@@ -6,23 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from sqlalchemy import BigInteger, Column, Index, String, Table, Text
-
 from idgate.storage.sql.db import sql
 from idgate.storage.sql.repositories import Repository, dump
-from idgate.storage.sql.schema import HASH, metadata
-
-# The table, for the migrations' comparison with the schema (migration 0005).
-pushed_requests = Table(
-    "pushed_requests",
-    metadata,
-    Column("ref_hash", HASH, primary_key=True),
-    Column("client_id", String(255), nullable=False),
-    Column("params", Text, nullable=False),
-    Column("created_at", BigInteger, nullable=False),
-    Column("expires_at", BigInteger, nullable=False),
-    Index("ix_pushed_requests_expires_at", "expires_at"),
-)
 
 _ADD = sql(
     "INSERT INTO pushed_requests (ref_hash, client_id, params, created_at, expires_at) "

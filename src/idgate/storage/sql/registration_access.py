@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, String, Table
-
 from idgate.storage.sql.db import sql
 from idgate.storage.sql.repositories import Repository
-from idgate.storage.sql.schema import HASH, metadata
-
-# The table, for the migrations' comparison with the schema (migration 0004).
-registration_access_tokens = Table(
-    "registration_access_tokens",
-    metadata,
-    Column("client_id", String(255), primary_key=True),
-    Column("token_hash", HASH, nullable=False),
-    Column("created_at", BigInteger, nullable=False),
-)
 
 _PUT = sql(
     "INSERT INTO registration_access_tokens (client_id, token_hash, created_at) "

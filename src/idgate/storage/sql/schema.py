@@ -71,6 +71,8 @@ sessions = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("ended_at", BigInteger),
+    Index("ix_sessions_expires_at", "expires_at"),
+    Index("ix_sessions_ended_at", "ended_at"),
 )
 
 session_clients = Table(
@@ -106,6 +108,7 @@ interactions = Table(
     Column("consented", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
+    Index("ix_interactions_expires_at", "expires_at"),
 )
 
 authorization_codes = Table(
@@ -117,6 +120,7 @@ authorization_codes = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("consumed_at", BigInteger),
+    Index("ix_authorization_codes_expires_at", "expires_at"),
 )
 
 # Access and refresh tokens. A refresh token's `family_id` ties every rotation of one grant
@@ -141,6 +145,7 @@ tokens = Table(
     Index("ix_tokens_family_id", "family_id"),
     Index("ix_tokens_code_hash", "code_hash"),
     Index("ix_tokens_sid", "sid"),
+    Index("ix_tokens_expires_at", "expires_at"),
 )
 
 # Seen once: client assertion `jti`s and the like, until they expire.
@@ -149,6 +154,7 @@ replay_cache = Table(
     metadata,
     Column("key", String(512), primary_key=True),
     Column("expires_at", BigInteger, nullable=False),
+    Index("ix_replay_cache_expires_at", "expires_at"),
 )
 
 rate_limits = Table(
@@ -176,4 +182,25 @@ initial_access_tokens = Table(
     Column("token_hash", HASH, primary_key=True),
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger),
+)
+
+# RFC 7592 §3: one registration access token per client, stored as a hash.
+registration_access_tokens = Table(
+    "registration_access_tokens",
+    metadata,
+    Column("client_id", String(255), primary_key=True),
+    Column("token_hash", HASH, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# RFC 9126: pushed authorization requests by the hash of their reference, used once.
+pushed_requests = Table(
+    "pushed_requests",
+    metadata,
+    Column("ref_hash", HASH, primary_key=True),
+    Column("client_id", String(255), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_pushed_requests_expires_at", "expires_at"),
 )
