@@ -9,9 +9,7 @@ are root. If that is impossible, a local run skips loudly (a banner at the end) 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +27,7 @@ from interop_support import (  # type: ignore[import-not-found]
 )
 
 from idgate.testing import ServerProcess, open_test_provider, postgres_database_url, run_admin_sql
-
-CHROMIUM = Path("/usr/bin/chromium")
+from tooling import debian_chromium, npm_ci
 
 
 def _seed(database_url: str) -> None:
@@ -85,54 +82,14 @@ def browser(op: OP) -> Iterator[Browser]:
         yield scripted
 
 
-def _run(
-    argv: list[str], *, timeout: float, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run a fixed argv of a well-known tool (npm, apt-get), never through a shell."""
-    return subprocess.run(
-        argv, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd, env=env
-    )
-
-
 @pytest.fixture(scope="session")
 def node_modules() -> Path:
-    """tests/interop/node/node_modules, installed with `npm ci` from package-lock.json."""
-    npm = shutil.which("npm")
-    if shutil.which("node") is None or npm is None:
-        unavailable("Node.js and npm are needed (node and npm not on PATH)")
-    modules = NODE_DIR / "node_modules"
-    installed = modules / ".package-lock.json"  # npm writes it on every install
-    lock = NODE_DIR / "package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        done = _run(
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-            cwd=NODE_DIR,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            unavailable(f"npm ci in {NODE_DIR} failed: {(done.stderr or done.stdout)[-1500:]}")
-    return modules
+    return npm_ci(NODE_DIR, unavailable)
 
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """Debian's Chromium (never a browser that a test tool downloads)."""
-    if not CHROMIUM.exists():
-        apt = shutil.which("apt-get")
-        if apt is None or os.geteuid() != 0:
-            unavailable(f"{CHROMIUM} is missing and cannot be installed (needs root and apt-get)")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        lock_wait = ["-o", "DPkg::Lock::Timeout=300"]
-        for argv in (
-            [apt, *lock_wait, "update", "-qq"],
-            [apt, *lock_wait, "install", "-y", "-qq", "chromium"],
-        ):
-            done = _run(argv, timeout=900, env=env)
-            if done.returncode != 0:
-                unavailable(f"{' '.join(argv[-2:])} failed: {(done.stderr or done.stdout)[-1500:]}")
-        if not CHROMIUM.exists():
-            unavailable(f"apt-get install chromium left no {CHROMIUM}")
-    return str(CHROMIUM)
+    return debian_chromium(unavailable)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

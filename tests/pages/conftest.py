@@ -8,15 +8,12 @@ impossible a local run skips loudly; under CI it fails.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pages_support import (
-    CHROMIUM,
     NODE_DIR,
     OP,
     serve,
@@ -25,55 +22,17 @@ from pages_support import (
 )
 
 from idgate.web.pages import TEMPLATE_DIR as PACKAGED_TEMPLATES
-
-
-def _run(
-    argv: list[str], *, timeout: float, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run a fixed argv of a well-known tool (npm, apt-get), never through a shell."""
-    return subprocess.run(
-        argv, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd, env=env
-    )
+from tooling import debian_chromium, npm_ci
 
 
 @pytest.fixture(scope="session")
 def node_modules() -> Path:
-    npm = shutil.which("npm")
-    if shutil.which("node") is None or npm is None:
-        unavailable("Node.js and npm are needed (node and npm not on PATH)")
-    modules = NODE_DIR / "node_modules"
-    installed = modules / ".package-lock.json"  # npm writes it on every install
-    lock = NODE_DIR / "package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        done = _run(
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-            cwd=NODE_DIR,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            unavailable(f"npm ci in {NODE_DIR} failed: {(done.stderr or done.stdout)[-1500:]}")
-    return modules
+    return npm_ci(NODE_DIR, unavailable)
 
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """Debian's Chromium (never a browser that a test tool downloads)."""
-    if not CHROMIUM.exists():
-        apt = shutil.which("apt-get")
-        if apt is None or os.geteuid() != 0:
-            unavailable(f"{CHROMIUM} is missing and cannot be installed (needs root and apt-get)")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        lock_wait = ["-o", "DPkg::Lock::Timeout=300"]
-        for argv in (
-            [apt, *lock_wait, "update", "-qq"],
-            [apt, *lock_wait, "install", "-y", "-qq", "chromium"],
-        ):
-            done = _run(argv, timeout=900, env=env)
-            if done.returncode != 0:
-                unavailable(f"{' '.join(argv[-2:])} failed: {(done.stderr or done.stdout)[-1500:]}")
-        if not CHROMIUM.exists():
-            unavailable(f"apt-get install chromium left no {CHROMIUM}")
-    return str(CHROMIUM)
+    return debian_chromium(unavailable)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from idgate.testing import ServerProcess, open_test_provider, postgres_database_
 
 HERE = Path(__file__).resolve().parent
 NODE_DIR = HERE / "node"
-CHROMIUM = Path("/usr/bin/chromium")
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 USERNAME = "alice"
