@@ -137,6 +137,10 @@ def _sqlite_file_lock(database: str) -> Iterator[None]:
 
 async def migrate(engine: AsyncEngine) -> bool:
     """Bring the schema to the newest revision; idempotent. True if anything was applied."""
+    if engine.dialect.name == "sqlite":
+        # A file that cannot be opened fails here, cleanly: inside aiosqlite's worker thread
+        # the same failure can print a traceback as the process exits.
+        await SqliteDatabase(engine.url.database or "").close()
     async with translate_errors(), engine.connect() as conn:
         if not await conn.run_sync(_pending):
             return False
