@@ -65,7 +65,7 @@ async def test_code_flow_through_login_and_consent(op, browser: OPBrowser) -> No
     consent_page = await browser.login(login_page, "alice")
     assert consent_page.status_code == 200
     assert "See your email address" in consent_page.text
-    assert browser.http.cookies.get("idgate_session")
+    assert browser.http.cookies.get("__Host-idgate_session")
 
     done = await browser.submit(consent_page, button="approve")
     assert done.status_code == 303
@@ -313,7 +313,7 @@ async def test_prompt_login_and_max_age_force_login(op, browser: OPBrowser) -> N
     }
     first = await browser.sign_in(**request)
     first_claims = await verify_id_token(browser.http, first["id_token"], client.client_id)
-    cookie_before = browser.http.cookies.get("idgate_session")
+    cookie_before = browser.http.cookies.get("__Host-idgate_session")
     for extra in ({"prompt": "login"}, {"max_age": "0"}):
         response = await browser.authorize(**request, **extra)
         assert response.headers["location"].startswith("/interaction/")
@@ -324,8 +324,8 @@ async def test_prompt_login_and_max_age_force_login(op, browser: OPBrowser) -> N
         assert claims["sub"] == first_claims["sub"]
         assert claims["auth_time"] >= first_claims["auth_time"]
         # A new session id on every login: no session fixation.
-        assert browser.http.cookies.get("idgate_session") != cookie_before
-        cookie_before = browser.http.cookies.get("idgate_session")
+        assert browser.http.cookies.get("__Host-idgate_session") != cookie_before
+        cookie_before = browser.http.cookies.get("__Host-idgate_session")
 
 
 async def test_id_token_hint_for_another_user(op, browser: OPBrowser) -> None:  # type: ignore[no-untyped-def]
@@ -366,7 +366,7 @@ async def test_wrong_password_is_generic_and_rate_limited(op, browser: OPBrowser
         await browser.login(page, "alice", "nope")
     locked = await browser.login(page, "alice")  # even the right password, while locked out
     assert "Too many failed attempts" in locked.text
-    assert "idgate_session" not in browser.http.cookies
+    assert "__Host-idgate_session" not in browser.http.cookies
 
 
 async def test_login_form_is_bound_to_browser_and_csrf(op, browser: OPBrowser, http) -> None:  # type: ignore[no-untyped-def]
@@ -393,7 +393,7 @@ async def test_login_form_is_bound_to_browser_and_csrf(op, browser: OPBrowser, h
             form.action, data={**form.fields, "username": "alice", "password": "x"}
         )
         assert stolen.status_code == 400
-        assert "idgate_session" not in other.cookies
+        assert "__Host-idgate_session" not in other.cookies
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,7 @@ async def confirm(
 
 
 def session_cookie(http: httpx.AsyncClient) -> str:
-    value = http.cookies.get("idgate_session")
+    value = http.cookies.get("__Host-idgate_session")
     assert value
     return value
 
@@ -125,9 +125,9 @@ async def test_logout_with_a_valid_hint_ends_the_session_and_redirects(
     assert response.status_code == 303
     assert response.headers["location"] == f"{BYE}?state=st+1"
     assert response.headers["cache-control"] == "no-store"
-    assert browser.http.cookies.get("idgate_session") is None  # the cookie is removed …
+    assert browser.http.cookies.get("__Host-idgate_session") is None  # the cookie is removed …
     await assert_signed_out(browser, client)
-    browser.http.cookies.set("idgate_session", old_cookie, domain="op.example")
+    browser.http.cookies.set("__Host-idgate_session", old_cookie, domain="op.example")
     await assert_signed_out(browser, client)  # … and an old copy of it is dead (LOG-08)
 
     # Repeating the logout is no error: nothing is live, so the End-User is asked first.
@@ -450,7 +450,9 @@ async def test_logout_requests_from_elsewhere_do_not_end_the_session(
         await assert_signed_in(browser, client)
     # Without the cookie (a cross-site POST does not carry a SameSite=Strict cookie).
     async with asgi_client(create_app(op)) as stranger:
-        stranger.cookies.set("idgate_session", session_cookie(browser.http), domain="op.example")
+        stranger.cookies.set(
+            "__Host-idgate_session", session_cookie(browser.http), domain="op.example"
+        )
         response = await stranger.post("/logout/confirm", data={**fields, "decision": "logout"})
         assert_page(response, 403)
     await assert_signed_in(browser, client)

@@ -130,10 +130,10 @@ async def test_logout_sticks(
             auth=rp.basic,
         )
     ).json()
-    old = browser.http.cookies.get("idgate_session")
+    old = browser.http.cookies.get("__Host-idgate_session")
     page = await browser.http.get("/logout")
     await browser.submit(page, button="logout")
-    browser.http.cookies.set("idgate_session", old or "", domain="op.example")
+    browser.http.cookies.set("__Host-idgate_session", old or "", domain="op.example")
     silent = await browser.authorize(**code_request(rp, prompt="none"))
     assert redirect_error(silent)["error"] == "login_required"
     if "refresh_token" in tokens:

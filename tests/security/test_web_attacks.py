@@ -72,7 +72,7 @@ async def test_csrf_on_login_and_consent(
     credentials = {"username": "alice", "password": PASSWORD}
     stripped = await browser.http.post(form.action, data=credentials)
     assert stripped.status_code in (400, 403)
-    assert "idgate_session" not in stripped.headers.get("set-cookie", "")
+    assert "__Host-idgate_session" not in stripped.headers.get("set-cookie", "")
     other = await browser.login_page(**code_request(c1, state="other"))
     (other_form,) = [f for f in parse_forms(other.text) if "password" in f.fields]
     crossed = await browser.http.post(
@@ -145,15 +145,15 @@ async def test_unknown_user_and_wrong_password_look_alike(
 async def test_session_fixation_and_shared_browsers(browser: Browser, c1: RegisteredClient) -> None:
     # WEB-06: session fixation; reuse on a shared browser.
     planted = "attacker-chosen-session-value"
-    browser.http.cookies.set("idgate_session", planted, domain="op.example")
+    browser.http.cookies.set("__Host-idgate_session", planted, domain="op.example")
     silent = await browser.authorize(**code_request(c1, prompt="none"))
     assert redirect_error(silent)["error"] == "login_required"
     alice = await browser.callback(**code_request(c1, response_type="id_token", nonce="n"))
-    assert browser.http.cookies.get("idgate_session") != planted
-    old_cookie = browser.http.cookies.get("idgate_session")
+    assert browser.http.cookies.get("__Host-idgate_session") != planted
+    old_cookie = browser.http.cookies.get("__Host-idgate_session")
     confirm = await browser.http.get("/logout")
     await browser.submit(confirm, button="logout")
-    browser.http.cookies.set("idgate_session", old_cookie or "", domain="op.example")
+    browser.http.cookies.set("__Host-idgate_session", old_cookie or "", domain="op.example")
     silent = await browser.authorize(**code_request(c1, prompt="none"))
     assert redirect_error(silent)["error"] == "login_required"
     bob = await browser.callback("bob", **code_request(c1, response_type="id_token", nonce="n"))
@@ -182,6 +182,10 @@ async def test_cookie_flags(browser: Browser, c1: RegisteredClient) -> None:
             morsel.key != BROWSER_STATE_COOKIE
         ):  # the browser-state cookie is read by the iframe's script
             assert morsel["httponly"], header
+    # The session and browser-binding cookies carry the __Host- prefix on an https issuer.
+    names = {header.split("=", 1)[0] for header in seen}
+    assert {"__Host-idgate_session", "__Host-idgate_browser"} <= names, names
+    assert not names & {"idgate_session", "idgate_browser"}, names
 
 
 async def test_pages_and_redirects_are_not_cached(browser: Browser, c1: RegisteredClient) -> None:

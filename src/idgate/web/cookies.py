@@ -8,6 +8,11 @@ Two exceptions, both for logout and session management:
   set-up, browsers refuse SameSite=None without Secure, so it stays Lax there). It holds no
   secret: a one-way value that changes on login and logout.
 - the logout confirmation's CSRF cookie is `SameSite=Strict` and limited to `/logout`.
+
+On an https issuer the session and browser cookies carry the `__Host-` prefix (RFC 6265bis
+§4.1.3.2): a browser then takes them only Secure, for `/` and this host alone, so neither a
+sibling subdomain nor a plain-http page can plant or shadow them (SECURITY.md WEB-07).
+Browsers refuse the prefix without https, so a development issuer on http goes without.
 """
 
 from __future__ import annotations
@@ -29,10 +34,23 @@ _LOGOUT_CSRF_MAX_AGE = 600
 _BROWSER_MAX_AGE = 365 * 24 * 3600
 
 
+def _name(base: str, settings: Settings) -> str:
+    return f"__Host-{base}" if settings.issuer_is_https else base
+
+
+def session_cookie_name(settings: Settings) -> str:
+    return _name(SESSION_COOKIE, settings)
+
+
+def browser_cookie_name(settings: Settings) -> str:
+    return _name(BROWSER_COOKIE, settings)
+
+
 def browser_of(request: Request) -> Browser:
+    settings: Settings = request.app.state.provider.settings
     return Browser(
-        session_cookie=request.cookies.get(SESSION_COOKIE),
-        browser_cookie=request.cookies.get(BROWSER_COOKIE),
+        session_cookie=request.cookies.get(session_cookie_name(settings)),
+        browser_cookie=request.cookies.get(browser_cookie_name(settings)),
         client_ip=request.client.host if request.client else "unknown",
     )
 
@@ -41,7 +59,7 @@ def apply_cookies(response: Response, updates: CookieUpdates, settings: Settings
     secure = settings.issuer_is_https
     if updates.session is not None:
         response.set_cookie(
-            SESSION_COOKIE,
+            session_cookie_name(settings),
             updates.session,
             max_age=settings.session_ttl,
             path="/",
@@ -51,7 +69,7 @@ def apply_cookies(response: Response, updates: CookieUpdates, settings: Settings
         )
     if updates.browser is not None:
         response.set_cookie(
-            BROWSER_COOKIE,
+            browser_cookie_name(settings),
             updates.browser,
             max_age=_BROWSER_MAX_AGE,
             path="/",
@@ -90,7 +108,11 @@ def clear_session(response: Response, settings: Settings) -> Response:
     """Remove the session cookie and the browser state after logout (the session itself is
     ended in the database, so an old copy of the cookie is dead anyway)."""
     response.delete_cookie(
-        SESSION_COOKIE, path="/", secure=settings.issuer_is_https, httponly=True, samesite="lax"
+        session_cookie_name(settings),
+        path="/",
+        secure=settings.issuer_is_https,
+        httponly=True,
+        samesite="lax",
     )
     return set_browser_state(response, "", settings)
 
