@@ -7,6 +7,7 @@ the CLI flag (where there is one) all use it.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -59,6 +60,8 @@ class Settings:
     # Lets idgate fetch jwks_uri, sector_identifier_uri and request_uri documents from
     # loopback, private and link-local addresses: for local development only.
     allow_private_fetch: bool = False
+    # Lets the issuer be plain http on a host other than loopback: for test set-ups only.
+    allow_insecure_issuer: bool = False
     log_level: str = "info"
     # The look of the pages (docs/configuration.md, "Pages"): a folder overriding templates,
     # the stylesheet and translations; a product name, a logo and colours.
@@ -142,12 +145,32 @@ def load_settings(
     return settings
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _validated(settings: Settings) -> Settings:
     parts = urlsplit(settings.issuer)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"issuer must be an http(s) URL, got {settings.issuer!r}")
     if parts.query or parts.fragment:
         raise ConfigError("issuer must not have a query or fragment (Discovery 1.0 §3)")
+    if (
+        parts.scheme == "http"
+        and not _is_loopback(parts.hostname or "")
+        and not settings.allow_insecure_issuer
+    ):
+        # Codes, tokens and passwords would cross the network in the clear (Core §16.17,
+        # SECURITY.md HTTP-09); http stays for development on this machine.
+        raise ConfigError(
+            f"issuer {settings.issuer} is plain http on a host other than this machine: use "
+            "https (behind TLS), or set allow_insecure_issuer for a test set-up"
+        )
     if settings.workers < 1:
         raise ConfigError("workers must be at least 1")
     for name in (

@@ -232,6 +232,22 @@ def test_bad_database_url_is_one_clear_line(url: str, needle: str) -> None:
     assert_clean_failure(idgate(url, "serve", "--port", "1"), needle)
 
 
+def test_plain_http_issuer_off_this_machine_is_refused(tmp_path: Path) -> None:
+    # HTTP-09: production over plain http; loopback stays open for development.
+    url = f"sqlite:///{tmp_path / 'http.db'}"
+    refused = idgate(url, "serve", "--port", "1", env={"IDGATE_ISSUER": "http://op.example"})
+    assert_clean_failure(refused, "plain http", "allow_insecure_issuer")
+    wide = idgate(url, "serve", "--host", "0.0.0.0", "--port", "1")
+    assert_clean_failure(wide, "plain http")
+    allowed = idgate(
+        url,
+        "migrate",
+        env={"IDGATE_ISSUER": "http://op.example", "IDGATE_ALLOW_INSECURE_ISSUER": "1"},
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert idgate(url, "migrate", env={"IDGATE_ISSUER": "http://localhost:8080"}).returncode == 0
+
+
 def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
     result = idgate(f"sqlite:///{tmp_path / 'x.db'}", "migrate", env={"IDGATE_CODE_TTL": "soon"})
     assert_clean_failure(result, "code_ttl")
