@@ -4,10 +4,13 @@ which skips loudly in a local run and fails under CI."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -25,9 +28,25 @@ def _run(
     )
 
 
+@contextlib.contextmanager
+def _installing(lock_path: Path) -> Iterator[None]:
+    # pytest-xdist workers share the tree: one installs while the others wait, then find it done.
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def npm_ci(node_dir: Path, unavailable: Unavailable) -> Path:
     """`node_dir`/node_modules, installed with `npm ci` from its package-lock.json when it is
     missing or older than the lock."""
+    with _installing(node_dir / ".install-lock"):
+        return _npm_ci(node_dir, unavailable)
+
+
+def _npm_ci(node_dir: Path, unavailable: Unavailable) -> Path:
     npm = shutil.which("npm")
     if shutil.which("node") is None or npm is None:
         unavailable("Node.js and npm are needed (node and npm not on PATH)")
@@ -48,6 +67,11 @@ def npm_ci(node_dir: Path, unavailable: Unavailable) -> Path:
 def debian_chromium(unavailable: Unavailable) -> str:
     """Debian's Chromium, installed with apt-get when missing (never a browser that a test
     tool downloads)."""
+    with _installing(Path(tempfile.gettempdir()) / "idgate-tests-chromium.lock"):
+        return _debian_chromium(unavailable)
+
+
+def _debian_chromium(unavailable: Unavailable) -> str:
     if not CHROMIUM.exists():
         apt = shutil.which("apt-get")
         if apt is None or os.geteuid() != 0:

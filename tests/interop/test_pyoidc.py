@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from interop_support import CALLBACK, CLAIMS, OP, Browser, step  # type: ignore[import-not-found]
@@ -31,6 +32,9 @@ RESPONSE_TYPES = ["code", "code id_token", "code id_token token"]
 
 def discover_and_register(op: OP) -> Client:
     client = Client(client_authn_method=CLIENT_AUTHN_METHOD)
+    # pyoidc registers request_uris under its base_url when the OP requires their
+    # registration (Discovery 1.0 require_request_uri_registration), as idgate does.
+    client.base_url = f"{urlsplit(CALLBACK).scheme}://{urlsplit(CALLBACK).netloc}/"
     with step(LIBRARY, "provider_config"):
         info = client.provider_config(op.issuer)
         assert info["issuer"] == op.issuer
