@@ -650,16 +650,17 @@ async def test_jose_parser_garbage(
         assert time.perf_counter() - started < 2.0
 
 
-async def test_request_objects_are_refused_as_unsupported(
+async def test_unsigned_request_object_and_unregistered_request_uri(
     browser: Browser, c1: RegisteredClient, http: httpx.AsyncClient
 ) -> None:
-    # JWT-05: disabled features (request objects are not built yet): spec errors, and
-    # discovery agrees.
+    # JWT-01/JWT-04: an unsigned object from a client that registered no `none`, carrying a
+    # smuggled redirect_uri, and an unregistered request_uri: errors at the outer redirect_uri.
     unsigned = f"{_b64({'alg': 'none'})}.{_b64({'redirect_uri': 'https://sink.example/cb'})}."
     response = await browser.authorize(**code_request(c1, request=unsigned))
-    assert redirect_error(response)["error"] == "request_not_supported"
+    assert redirect_error(response)["error"] == "invalid_request_object"
+    assert response.headers["location"].startswith(c1.redirect_uri)
     response = await browser.authorize(**code_request(c1, request_uri="https://sink.example/r"))
-    assert redirect_error(response)["error"] == "request_uri_not_supported"
+    assert redirect_error(response)["error"] == "invalid_request_uri"
     discovery = (await http.get("/.well-known/openid-configuration")).json()
-    assert discovery.get("request_parameter_supported", False) is False
-    assert discovery.get("request_uri_parameter_supported") is False
+    assert discovery["request_parameter_supported"] is True
+    assert discovery["require_request_uri_registration"] is True
