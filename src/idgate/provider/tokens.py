@@ -123,43 +123,34 @@ class TokenIssuer:
         `acr` and `amr`. Only JWTs await anything (the key ring, from memory).
         """
         ttl = self._settings.access_token_ttl
-        if not self.issues_jwt_access_tokens(client):
-            return self._token(
-                "access",
-                ttl,
-                client_id=client.client_id,
-                subject=subject,
-                scopes=scopes,
-                data=data,
-                family_id=family_id,
-                code_hash=code_hash,
-                value=value,
-            )
         now = self._clock.now()
-        audience = self.access_token_audience()
-        claims = jwt_access_token_claims(
-            issuer=self._settings.issuer,
-            audience=audience,
-            subject=self.subject(client, subject) if subject else client.client_id,
-            client_id=client.client_id,
-            issued_at=now,
-            expires_at=now + ttl,
-            jti=new_secret(16),
-            scopes=scopes,
-            authentication=authentication,
-        )
-        key = (await self._keys.keyring()).signing_key(ACCESS_TOKEN_ALG)
+        if self.issues_jwt_access_tokens(client):
+            audience = self.access_token_audience()
+            claims = jwt_access_token_claims(
+                issuer=self._settings.issuer,
+                audience=audience,
+                subject=self.subject(client, subject) if subject else client.client_id,
+                client_id=client.client_id,
+                issued_at=now,
+                expires_at=now + ttl,
+                jti=new_secret(16),
+                scopes=scopes,
+                authentication=authentication,
+            )
+            key = (await self._keys.keyring()).signing_key(ACCESS_TOKEN_ALG)
+            value = sign_jwt(claims, key, typ=ACCESS_TOKEN_TYP)
+            # Introspection reports the JWT's own audience.
+            data = {**data, "aud": audience}
         return self._token(
             "access",
             ttl,
             client_id=client.client_id,
             subject=subject,
             scopes=scopes,
-            # Introspection reports the JWT's own audience.
-            data={**data, "aud": audience},
+            data=data,
             family_id=family_id,
             code_hash=code_hash,
-            value=sign_jwt(claims, key, typ=ACCESS_TOKEN_TYP),
+            value=value,
             now=now,
         )
 
