@@ -108,6 +108,33 @@ async def test_code_replay_revokes_what_it_issued(op, browser: OPBrowser) -> Non
     assert refreshed.json()["error"] == "invalid_grant"
 
 
+async def test_code_replay_after_a_refresh_revokes_the_rotated_tokens_too(  # type: ignore[no-untyped-def]
+    op, browser: OPBrowser
+) -> None:
+    # RFC 6749 §4.1.2: "all tokens previously issued based on that authorization code",
+    # which includes what a refresh of its refresh token gave.
+    client = await register(op)
+    auth = basic(client.client_id, client.client_secret)
+    code = (await get_code(browser, client))["code"]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uri}
+    first = (await browser.http.post("/token", data=form, headers=auth)).json()
+    rotated = await browser.http.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        headers=auth,
+    )
+    assert rotated.status_code == 200, rotated.text
+    successor = rotated.json()
+    replay = await browser.http.post("/token", data=form, headers=auth)
+    assert replay.json()["error"] == "invalid_grant"
+    for value in (successor["access_token"], successor["refresh_token"]):
+        assert (await op.storage.tokens.get(secret_hash(value))).revoked_at is not None
+    userinfo = await browser.http.get(
+        "/userinfo", headers={"Authorization": f"Bearer {successor['access_token']}"}
+    )
+    assert userinfo.status_code == 401
+
+
 @pytest.mark.parametrize(
     ("change", "error"),
     [

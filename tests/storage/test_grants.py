@@ -81,25 +81,27 @@ async def test_concurrent_redemptions_have_one_winner(database_url: str) -> None
 
 
 async def test_refresh_rotation_and_revocation(storage) -> None:  # type: ignore[no-untyped-def]
-    await storage.tokens.add(_token("r1", family_id="f1", code_hash="x" * 64))
-    await storage.tokens.add(_token("a1", kind="access", family_id="f1", code_hash="x" * 64))
+    await storage.tokens.add(_token("r1", family_id="f1"))
+    await storage.tokens.add(_token("a1", kind="access", family_id="f1"))
     await storage.tokens.add(_token("r2", family_id="f2"))
-    used = await storage.tokens.use_refresh("r1", now=NOW + 5)
+    assert await storage.tokens.use_refresh("r1", client_id="other", now=NOW + 5) is None
+    used = await storage.tokens.use_refresh("r1", client_id="rp", now=NOW + 5)
     assert used is not None
     assert used.used_at == NOW + 5
-    assert await storage.tokens.use_refresh("r1", now=NOW + 6) is None
-    assert await storage.tokens.use_refresh("a1", now=NOW + 6) is None  # not a refresh token
+    assert await storage.tokens.use_refresh("r1", client_id="rp", now=NOW + 6) is None
+    not_a_refresh_token = await storage.tokens.use_refresh("a1", client_id="rp", now=NOW + 6)
+    assert not_a_refresh_token is None
     assert await storage.tokens.revoke_family("f1", now=NOW + 7) == 2
     assert (await storage.tokens.get("a1")).revoked_at == NOW + 7
     assert (await storage.tokens.get("r2")).revoked_at is None
-    assert await storage.tokens.revoke_from_code("x" * 64, now=NOW + 8) == 0  # already revoked
+    assert await storage.tokens.revoke_family("f1", now=NOW + 8) == 0  # already revoked
     assert await storage.tokens.revoke("r2", now=NOW + 9)
-    assert await storage.tokens.use_refresh("r2", now=NOW + 10) is None
+    assert await storage.tokens.use_refresh("r2", client_id="rp", now=NOW + 10) is None
 
 
 async def test_expired_refresh_token_is_not_usable(storage) -> None:  # type: ignore[no-untyped-def]
     await storage.tokens.add(_token("r1", expires_at=NOW))
-    assert await storage.tokens.use_refresh("r1", now=NOW) is None
+    assert await storage.tokens.use_refresh("r1", client_id="rp", now=NOW) is None
 
 
 async def test_replay_cache(storage) -> None:  # type: ignore[no-untyped-def]

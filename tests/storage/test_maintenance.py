@@ -48,7 +48,7 @@ async def test_purge_expired(storage) -> None:  # type: ignore[no-untyped-def]
         )
     await storage.tokens.add(_token("expired", NOW - 1))
     await storage.tokens.add(_token("rotated-live", NOW + 600, family_id="f"))
-    await storage.tokens.use_refresh("rotated-live", now=NOW)
+    await storage.tokens.use_refresh("rotated-live", client_id="rp", now=NOW)
     for name, expires in (("gone", NOW - 1), ("live", NOW + 60)):
         await storage.interactions.add(
             PendingInteraction(

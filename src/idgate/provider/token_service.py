@@ -48,7 +48,7 @@ from idgate.protocol.token import (
 )
 from idgate.provider.audit import AuditLog
 from idgate.provider.client_keys import ClientKeyResolver
-from idgate.provider.tokens import IssuedToken, TokenIssuer
+from idgate.provider.tokens import IssuedToken, TokenIssuer, code_family
 from idgate.storage.base import Storage, StoredToken
 
 ASYMMETRIC_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
@@ -165,7 +165,7 @@ class TokenService:
         if redemption.code is None:
             if redemption.replayed:
                 # RFC 6749 §4.1.2 / RFC 9700 §4.5: a used code again means theft; revoke.
-                await self._storage.tokens.revoke_from_code(code_hash, now=now)
+                await self._storage.tokens.revoke_family(code_family(code_hash), now=now)
                 self._audit.token_revoked(
                     client_id=client.client_id,
                     subject=None,
@@ -187,7 +187,7 @@ class TokenService:
         if account is None or account.disabled:
             raise InvalidGrant("the End-User's account is no longer active")
 
-        family = new_secret(16)
+        family = code_family(code_hash)
         context: dict[str, Any] = {
             "sid": data.sid,
             "auth_time": data.auth_time,
@@ -206,7 +206,6 @@ class TokenService:
                 "claims_locales": list(data.claims_locales),
             },
             family_id=family,
-            code_hash=code_hash,
             authentication=Authentication(data.auth_time, data.acr, tuple(data.amr)),
         )
         refresh = None
@@ -217,7 +216,6 @@ class TokenService:
                 scopes=data.scopes,
                 data=context,
                 family_id=family,
-                code_hash=code_hash,
             )
         await self._issuer.store(access, *([refresh] if refresh else []))
         id_token = None
@@ -289,6 +287,16 @@ class TokenService:
     async def _refresh(self, client: Client, grant: RefreshTokenGrant) -> dict[str, Any]:
         now = self._clock.now()
         token_hash = secret_hash(grant.refresh_token)
+        if not grant.scopes:
+            # The common case burns the token at once, one statement: with nothing to narrow,
+            # no check needs the stored token first.
+            used = await self._storage.tokens.use_refresh(
+                token_hash, client_id=client.client_id, now=now
+            )
+            if used is not None:
+                return await self._rotate(
+                    client, grant.refresh_token, used, tuple(used.scope.split())
+                )
         existing = await self._storage.tokens.get(token_hash)
         invalid = InvalidGrant("the refresh token is not valid")
         if existing is None or existing.kind != "refresh" or existing.client_id != client.client_id:
@@ -298,10 +306,13 @@ class TokenService:
         if existing.used_at is not None and self._successor("refresh", "") is None:
             await self._revoke_family(existing, now)
             raise InvalidGrant("the refresh token was already used")
+        # A narrowed scope is checked before the token is burned: invalid_scope leaves it live.
         scopes = narrow_scopes(grant.scopes, tuple(existing.scope.split()))
         used = None
         if existing.used_at is None:
-            used = await self._storage.tokens.use_refresh(token_hash, now=now)
+            used = await self._storage.tokens.use_refresh(
+                token_hash, client_id=client.client_id, now=now
+            )
         if used is None:
             # Already rotated: a retry within the grace period gets the same successor;
             # anything else means a copy of the token is in other hands (RFC 9700 §4.14).

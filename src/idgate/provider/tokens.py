@@ -28,6 +28,12 @@ from idgate.provider.subjects import SubjectService
 from idgate.storage.base import CodeRepository, StoredCode, StoredToken, TokenRepository
 
 
+def code_family(code_hash: str) -> str:
+    """The family of every token issued from one code, rotations included, derived from the
+    code's hash: a replayed code revokes them by it (RFC 6749 §4.1.2), with no index of its own."""
+    return secret_hash("code-family:" + code_hash)[:32]
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     value: str
@@ -79,7 +85,6 @@ class TokenIssuer:
         scopes: Sequence[str],
         data: Mapping[str, Any],
         family_id: str | None,
-        code_hash: str | None,
         value: str | None = None,
         now: int | None = None,
     ) -> IssuedToken:
@@ -95,7 +100,6 @@ class TokenIssuer:
             created_at=now,
             expires_at=now + ttl,
             family_id=family_id,
-            code_hash=code_hash,
         )
         return IssuedToken(value=value, expires_in=ttl, record=record)
 
@@ -111,7 +115,6 @@ class TokenIssuer:
         scopes: Sequence[str],
         data: Mapping[str, Any],
         family_id: str | None = None,
-        code_hash: str | None = None,
         value: str | None = None,
         authentication: Authentication | None = None,
     ) -> IssuedToken:
@@ -149,7 +152,6 @@ class TokenIssuer:
             scopes=scopes,
             data=data,
             family_id=family_id,
-            code_hash=code_hash,
             value=value,
             now=now,
         )
@@ -172,7 +174,6 @@ class TokenIssuer:
         scopes: Sequence[str],
         data: Mapping[str, Any],
         family_id: str,
-        code_hash: str | None = None,
         expires_at: int | None = None,
         value: str | None = None,
     ) -> IssuedToken:
@@ -189,7 +190,6 @@ class TokenIssuer:
             scopes=scopes,
             data=data,
             family_id=family_id,
-            code_hash=code_hash,
             value=value,
         )
 

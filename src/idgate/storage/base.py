@@ -171,7 +171,6 @@ class StoredToken:
     created_at: int
     expires_at: int
     family_id: str | None = None
-    code_hash: str | None = None
     used_at: int | None = None
     revoked_at: int | None = None
 
@@ -198,13 +197,13 @@ class TokenRepository(Protocol):
         ...
 
     async def get(self, token_hash: str) -> StoredToken | None: ...
-    async def use_refresh(self, token_hash: str, *, now: int) -> StoredToken | None:
-        """Mark a live refresh token used (rotation) atomically; None if it was not live."""
+    async def use_refresh(self, token_hash: str, *, client_id: str, now: int) -> StoredToken | None:
+        """Mark a live refresh token of `client_id` used (rotation) atomically; None if it was
+        not live or not that client's."""
         ...
 
     async def revoke(self, token_hash: str, *, now: int) -> bool: ...
     async def revoke_family(self, family_id: str, *, now: int) -> int: ...
-    async def revoke_from_code(self, code_hash: str, *, now: int) -> int: ...
     async def revoke_session_refresh_tokens(self, sid: str, *, now: int) -> int:
         """Revoke the live refresh tokens issued in OP session `sid` without `offline_access`
         (Back-Channel Logout 1.0 §2.7); the number revoked."""

@@ -22,20 +22,20 @@ _CONSUME_CODE = sql(
 _CODE_SEEN = sql("SELECT 1 AS seen FROM authorization_codes WHERE code_hash = :code_hash")
 
 _TOKEN_COLUMNS = (
-    "token_hash, kind, client_id, subject, scope, family_id, code_hash, data, created_at, "
+    "token_hash, kind, client_id, subject, scope, family_id, data, created_at, "
     "expires_at, used_at, revoked_at"
 )
 _TOKEN_VALUES = (
     "(:token_hash{n}, :kind{n}, :client_id{n}, :subject{n}, :scope{n}, :family_id{n}, "
-    ":code_hash{n}, :data{n}, :created_at{n}, :expires_at{n}, :sid{n})"
+    ":data{n}, :created_at{n}, :expires_at{n}, :sid{n})"
 )
 
 
 def _insert_tokens(count: int) -> Statement:
     values = ", ".join(_TOKEN_VALUES.format(n=n) for n in range(count))
     return sql(
-        "INSERT INTO tokens (token_hash, kind, client_id, subject, scope, family_id, code_hash, "
-        f"data, created_at, expires_at, sid) VALUES {values}"
+        "INSERT INTO tokens (token_hash, kind, client_id, subject, scope, family_id, data, "
+        f"created_at, expires_at, sid) VALUES {values}"
     )
 
 
@@ -44,13 +44,13 @@ _INSERT_TOKENS = {1: _insert_tokens(1), 2: _insert_tokens(2)}
 _GET_TOKEN = sql(f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE token_hash = :token_hash")
 _USE_REFRESH = sql(
     "UPDATE tokens SET used_at = :now WHERE token_hash = :token_hash AND kind = 'refresh' "
+    "AND client_id = :client_id "
     "AND used_at IS NULL AND revoked_at IS NULL AND expires_at > :now "
     f"RETURNING {_TOKEN_COLUMNS}"
 )
 _REVOKE = "UPDATE tokens SET revoked_at = :now WHERE revoked_at IS NULL AND "
 _REVOKE_TOKEN = sql(_REVOKE + "token_hash = :value")
 _REVOKE_FAMILY = sql(_REVOKE + "family_id = :value")
-_REVOKE_FROM_CODE = sql(_REVOKE + "code_hash = :value")
 # `scope` is space-separated: pad it so that the LIKE matches whole words only.
 _REVOKE_SESSION_REFRESH = sql(
     _REVOKE + "sid = :value AND kind = 'refresh' "
@@ -80,7 +80,6 @@ def _token(row: Row) -> StoredToken:
         created_at=row["created_at"],
         expires_at=row["expires_at"],
         family_id=row["family_id"],
-        code_hash=row["code_hash"],
         used_at=row["used_at"],
         revoked_at=row["revoked_at"],
     )
@@ -100,7 +99,6 @@ def _token_params(token: StoredToken, n: int) -> Mapping[str, Any]:
         f"subject{n}": token.subject,
         f"scope{n}": token.scope,
         f"family_id{n}": token.family_id,
-        f"code_hash{n}": token.code_hash,
         f"data{n}": dump(dict(token.data)),
         f"created_at{n}": token.created_at,
         f"expires_at{n}": token.expires_at,
@@ -147,8 +145,10 @@ class SqlTokenRepository(Repository):
         row = await self._db.one(_GET_TOKEN, {"token_hash": token_hash})
         return None if row is None else _token(row)
 
-    async def use_refresh(self, token_hash: str, *, now: int) -> StoredToken | None:
-        row = await self._db.one(_USE_REFRESH, {"token_hash": token_hash, "now": now})
+    async def use_refresh(self, token_hash: str, *, client_id: str, now: int) -> StoredToken | None:
+        row = await self._db.one(
+            _USE_REFRESH, {"token_hash": token_hash, "client_id": client_id, "now": now}
+        )
         return None if row is None else _token(row)
 
     async def revoke(self, token_hash: str, *, now: int) -> bool:
@@ -156,9 +156,6 @@ class SqlTokenRepository(Repository):
 
     async def revoke_family(self, family_id: str, *, now: int) -> int:
         return await self._db.run(_REVOKE_FAMILY, {"value": family_id, "now": now})
-
-    async def revoke_from_code(self, code_hash: str, *, now: int) -> int:
-        return await self._db.run(_REVOKE_FROM_CODE, {"value": code_hash, "now": now})
 
     async def revoke_session_refresh_tokens(self, sid: str, *, now: int) -> int:
         return await self._db.run(_REVOKE_SESSION_REFRESH, {"value": sid, "now": now})

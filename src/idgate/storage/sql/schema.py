@@ -123,8 +123,8 @@ authorization_codes = Table(
     Index("ix_authorization_codes_expires_at", "expires_at"),
 )
 
-# Access and refresh tokens. A refresh token's `family_id` ties every rotation of one grant
-# together; `code_hash` ties tokens to the code they were issued from (replay revocation).
+# Access and refresh tokens. `family_id` ties together every token of one grant and its
+# rotations; for a code's tokens it is derived from the code's hash (replay revocation).
 tokens = Table(
     "tokens",
     metadata,
@@ -134,7 +134,6 @@ tokens = Table(
     Column("subject", String(64)),
     Column("scope", Text, nullable=False),
     Column("family_id", String(64)),
-    Column("code_hash", HASH),
     Column("data", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
@@ -143,7 +142,6 @@ tokens = Table(
     # The OP session the token was issued in (its `data["sid"]`): logout revokes by it.
     Column("sid", String(64)),
     Index("ix_tokens_family_id", "family_id"),
-    Index("ix_tokens_code_hash", "code_hash"),
     Index("ix_tokens_sid", "sid"),
     Index("ix_tokens_expires_at", "expires_at"),
 )
