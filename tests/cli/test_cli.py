@@ -137,10 +137,11 @@ def test_clients(database_url: str, tmp_path: Path) -> None:
         )
     )
     listed = json.loads(ok(idgate(database_url, "client", "list")))
+    # Listed by creation time, then client_id: clients made in the same second sort by id.
+    made = [added, spa, stdin_client]
     assert [c["client_id"] for c in listed] == [
-        added["client_id"],
-        spa["client_id"],
-        stdin_client["client_id"],
+        c["client_id"]
+        for c in sorted(made, key=lambda c: (c["client_id_issued_at"], c["client_id"]))
     ]
     assert all("client_secret" not in c for c in listed)
     shown = json.loads(ok(idgate(database_url, "client", "show", spa["client_id"])))
