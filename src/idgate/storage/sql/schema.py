@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -142,7 +143,13 @@ tokens = Table(
     # The OP session the token was issued in (its `data["sid"]`): logout revokes by it.
     Column("sid", String(64)),
     Index("ix_tokens_family_id", "family_id"),
-    Index("ix_tokens_sid", "sid"),
+    # Logout looks up refresh tokens only by session (`revoke_session_refresh_tokens`).
+    Index(
+        "ix_tokens_sid",
+        "sid",
+        sqlite_where=text("kind = 'refresh'"),
+        postgresql_where=text("kind = 'refresh'"),
+    ),
     Index("ix_tokens_expires_at", "expires_at"),
 )
 
