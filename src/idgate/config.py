@@ -52,6 +52,15 @@ class Settings:
     allow_plain_pkce: bool = False
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
+    # Dynamic registrations (and client configuration updates) per client IP per window,
+    # and from all IPs together (0: no limit); over it, 429 (SECURITY.md DCR-11).
+    registration_rate_limit: int = 30
+    registration_global_rate_limit: int = 0
+    registration_rate_window: int = 60
+    # Introspection requests per authenticated client per window, and four times that per IP
+    # (0: no limit); over it, 429 (SECURITY.md RES-03).
+    introspection_rate_limit: int = 6000
+    introspection_rate_window: int = 60
     # Seconds between background purges of expired rows (each process, with jitter).
     cleanup_interval: int = 300
     # PEM CA certificates trusted for idgate's own https requests (jwks_uri,
@@ -179,9 +188,18 @@ def _validated(settings: Settings) -> Settings:
         "id_token_ttl",
         "refresh_token_ttl",
         "cleanup_interval",
+        "registration_rate_window",
+        "introspection_rate_window",
     ):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be a positive number of seconds")
+    for name in (
+        "registration_rate_limit",
+        "registration_global_rate_limit",
+        "introspection_rate_limit",
+    ):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"{name} must be 0 (no limit) or a number of requests")
     for name in ("accent_color", "accent_color_dark"):
         colour = getattr(settings, name)
         if colour is not None and not _HEX_COLOUR.fullmatch(colour):

@@ -263,7 +263,10 @@ async def second_http(op: Provider) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def open_http(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The OP with open Dynamic Client Registration (`registration = "open"`)."""
-    provider = await open_test_provider(database_url, registration="open")
+    # Attack tests send hundreds of documents from one IP: the limit (DCR-11) stays on, raised.
+    provider = await open_test_provider(
+        database_url, registration="open", registration_rate_limit=10_000
+    )
     try:
         async with asgi_client(create_app(provider)) as client:
             client.event_hooks["response"].append(_checked)

@@ -93,6 +93,18 @@ class TemporarilyUnavailable(OAuthError):
     status_code = 503
 
 
+class TooManyRequests(OAuthError):
+    """A rate limit was hit: 429 with `Retry-After` (RFC 6585 §4; RFC 9110 §10.2.3). OAuth has
+    no code of its own for it; `temporarily_unavailable` says what the client should do."""
+
+    error = "temporarily_unavailable"
+    status_code = 429
+
+    def __init__(self, retry_after: int, description: str = "too many requests") -> None:
+        super().__init__(f"{description}; retry after {retry_after} seconds")
+        self.retry_after = retry_after
+
+
 # --- OpenID Connect Core 1.0 §3.1.2.6 -----------------------------------------------------
 
 

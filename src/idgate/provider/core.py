@@ -21,6 +21,7 @@ from idgate.provider.keys import KeyManager
 from idgate.provider.logout import LogoutService
 from idgate.provider.outbound import outbound_client
 from idgate.provider.par import PushedRequests
+from idgate.provider.rate_limits import RequestLimiter
 from idgate.provider.registration import RegistrationService
 from idgate.provider.request_objects import RequestObjects
 from idgate.provider.sectors import SectorDocuments
@@ -88,6 +89,8 @@ class Provider:
             subjects = SubjectService(storage.provider_secrets, sealer, clock)
             tokens = TokenIssuer(settings, clock, keys, storage.codes, storage.tokens, subjects)
             client_keys = ClientKeyResolver(http, clock)
+            # Request rates (registration, introspection), counted in the shared database.
+            limiter = RequestLimiter(storage.rate_limits, clock)
             request_objects = RequestObjects(
                 settings, clock, http, client_keys, storage.pushed_requests
             )
@@ -122,7 +125,7 @@ class Provider:
                 ),
                 token_endpoint=token_endpoint,
                 introspection=IntrospectionService(
-                    settings, clock, storage, token_endpoint, subjects, audit=audit
+                    settings, clock, storage, token_endpoint, subjects, limiter, audit=audit
                 ),
                 subjects=subjects,
                 userinfo=UserInfoService(settings, clock, storage, keys, subjects),
@@ -140,6 +143,7 @@ class Provider:
                     keys,
                     storage.initial_access_tokens,
                     storage.registration_access_tokens,
+                    limiter,
                 ),
             )
             await keys.ensure_signing_key()

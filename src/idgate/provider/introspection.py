@@ -1,6 +1,9 @@
 """Introspection and revocation over the token store (RFC 7662, RFC 7009).
 
 Both read the database on every call: a revocation anywhere is seen at once everywhere.
+Introspection is rate-limited per IP before the caller is authenticated, and per client after
+(`introspection_rate_limit`; SECURITY.md RES-03): it is the one endpoint built for answering a
+caller's questions about tokens, so it must not answer them without bound.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from idgate.protocol.introspection import (
     parse_token_parameter,
 )
 from idgate.provider.audit import AuditLog
+from idgate.provider.rate_limits import Limit, RequestLimiter
 from idgate.provider.subjects import SubjectService
 from idgate.provider.token_service import TokenService
 from idgate.storage.base import Storage, StoredToken
+
+_TOO_MANY = "too many introspection requests"
 
 
 def _view(token: StoredToken) -> TokenView:
@@ -47,10 +53,12 @@ class IntrospectionService:
         storage: Storage,
         token_endpoint: TokenService,
         subjects: SubjectService,
+        limiter: RequestLimiter,
         *,
         audit: AuditLog | None = None,
     ) -> None:
         self._settings = settings
+        self._limiter = limiter
         self._audit = audit or AuditLog(clock)
         self._clock = clock
         self._storage = storage
@@ -58,12 +66,23 @@ class IntrospectionService:
         self._subjects = subjects
 
     async def introspect(
-        self, authorization: str | None, form: Mapping[str, str]
+        self, authorization: str | None, form: Mapping[str, str], *, client_ip: str
     ) -> Mapping[str, Any]:
+        per_client = self._settings.introspection_rate_limit
+        window = self._settings.introspection_rate_window
+        # An IP may carry several resource servers: it gets four clients' worth, as at login.
+        await self._limiter.hit(
+            f"introspect:ip:{client_ip}", Limit(per_client * 4, window), description=_TOO_MANY
+        )
         caller = await self._token_endpoint.authenticate_client(authorization, form)
         if caller.is_public:
             # RFC 7662 §2.1: introspection needs real authentication, not just a client_id.
             raise InvalidClient("public clients cannot introspect tokens")
+        await self._limiter.hit(
+            f"introspect:client:{caller.client_id}",
+            Limit(per_client, window),
+            description=_TOO_MANY,
+        )
         request = parse_token_parameter(form)
         stored = await self._storage.tokens.get(secret_hash(request.token))
         subject = None

@@ -5,6 +5,10 @@ A dynamically registered client gets a registration access token (stored as a ha
 client configuration endpoint, `/register/{client_id}` (RFC 7592 §2): read, update, delete.
 Every failure to present the right token for an existing client gets the same 401, so the
 endpoint does not reveal which client_ids exist (SECURITY.md DCR-10).
+
+Registrations and configuration updates are rate-limited per client IP, and optionally over all
+IPs together (`registration_rate_limit`, `registration_global_rate_limit`; SECURITY.md DCR-11):
+each may fetch a `sector_identifier_uri` and adds a client row, so a flood must stop early.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from idgate.protocol.errors import InvalidClientMetadata, InvalidToken
 from idgate.protocol.registration import OPERATOR_ONLY, SERVER_ASSIGNED, update_document
 from idgate.provider.clients import ClientService, NewClient
 from idgate.provider.keys import KeyManager
+from idgate.provider.rate_limits import Limit, RequestLimiter
 from idgate.storage.base import InitialAccessTokenRepository, RegistrationAccessTokenRepository
 
 # Metadata a client may not grant itself, and values only the server assigns (RFC 7591 §3.2.1).
@@ -60,8 +65,10 @@ class RegistrationService:
         keys: KeyManager,
         initial_tokens: InitialAccessTokenRepository,
         access_tokens: RegistrationAccessTokenRepository,
+        limiter: RequestLimiter,
     ) -> None:
         self._settings = settings
+        self._limiter = limiter
         self._clock = clock
         self._clients = clients
         self._keys = keys
@@ -92,8 +99,25 @@ class RegistrationService:
                 f"(available: {', '.join(algs)}); add one with `idgate keys add`"
             )
 
+    async def admit(self, client_ip: str) -> None:
+        """Count one registration or update from `client_ip`: RegistrationDisabled when
+        registration is off, TooManyRequests over a limit. Called before the body is read,
+        so a refused flood costs no parsing, no validation and no fetch."""
+        settings = self._settings
+        if settings.registration == "off":
+            raise RegistrationDisabled
+        window = settings.registration_rate_window
+        # Per IP first: a flood refused there does not eat into everyone's shared budget.
+        for key, requests in (
+            (f"register:ip:{client_ip}", settings.registration_rate_limit),
+            ("register:all", settings.registration_global_rate_limit),
+        ):
+            await self._limiter.hit(
+                key, Limit(requests, window), description="too many registrations"
+            )
+
     async def register(self, document: Mapping[str, Any], *, bearer: str | None) -> Registered:
-        """Dynamic registration under the configured policy."""
+        """Dynamic registration under the configured policy (after `admit`)."""
         policy = self._settings.registration
         if policy == "off":
             raise RegistrationDisabled

@@ -228,6 +228,11 @@ class RateLimitRepository(Protocol):
         """Count a failure; returns the lock-out end (0 if not locked out)."""
         ...
 
+    async def count(self, key: str, *, hits: int, now: int, window: int) -> tuple[int, int]:
+        """Add `hits` to the count of `key`'s fixed window of `window` seconds (a new window
+        if the last one is over): the count so far and the window's start."""
+        ...
+
     async def reset(self, key: str) -> None: ...
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from idgate.protocol.errors import InvalidClient, OAuthError
+from idgate.protocol.errors import InvalidClient, OAuthError, TooManyRequests
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -36,6 +36,8 @@ def oauth_error_response(error: OAuthError, *, headers: dict[str, str] | None = 
         extra["WWW-Authenticate"] = 'Basic realm="idgate", charset="UTF-8"'
     if error.status_code == 503:
         extra.setdefault("Retry-After", "5")
+    if isinstance(error, TooManyRequests):
+        extra["Retry-After"] = str(error.retry_after)
     return json_response(error.to_dict(), error.status_code, no_store=True, headers=extra)
 
 

@@ -1,4 +1,5 @@
-"""The replay cache and login rate limits: shared by every process through the database."""
+"""The replay cache and the rate limits (login failures, request rates): shared by every
+process through the database."""
 
 from __future__ import annotations
 
@@ -12,16 +13,17 @@ _FIRST_USE = sql(
     "WHERE replay_cache.expires_at <= :now RETURNING key"
 )
 _LOCKED_UNTIL = sql("SELECT locked_until FROM rate_limits WHERE key = :key")
-# A failure outside the window starts a new count.
-_COUNT_FAILURE = sql(
+# Counts `hits` (failures, or requests) in the key's window; one outside the window starts a
+# new count. The `failures` column holds either kind of count.
+_COUNT = sql(
     "INSERT INTO rate_limits (key, failures, window_start, locked_until) "
-    "VALUES (:key, 1, :now, 0) "
+    "VALUES (:key, :hits, :now, 0) "
     "ON CONFLICT (key) DO UPDATE SET "
     "failures = CASE WHEN rate_limits.window_start > :since "
-    "THEN rate_limits.failures + 1 ELSE 1 END, "
+    "THEN rate_limits.failures + excluded.failures ELSE excluded.failures END, "
     "window_start = CASE WHEN rate_limits.window_start > :since "
     "THEN rate_limits.window_start ELSE excluded.window_start END "
-    "RETURNING failures"
+    "RETURNING failures, window_start"
 )
 _LOCK_OUT = sql("UPDATE rate_limits SET locked_until = :until, failures = 0 WHERE key = :key")
 _RESET = sql("DELETE FROM rate_limits WHERE key = :key")
@@ -41,13 +43,20 @@ class SqlRateLimitRepository(Repository):
 
     async def failure(self, key: str, *, now: int, limit: int, window: int, lockout: int) -> int:
         async with self._db.transaction() as tx:
-            row = await tx.one(_COUNT_FAILURE, {"key": key, "now": now, "since": now - window})
+            row = await tx.one(_COUNT, {"key": key, "hits": 1, "now": now, "since": now - window})
             assert row is not None  # an upsert with RETURNING always returns its row
             if row["failures"] < limit:
                 return 0
             until = now + lockout
             await tx.run(_LOCK_OUT, {"key": key, "until": until})
             return until
+
+    async def count(self, key: str, *, hits: int, now: int, window: int) -> tuple[int, int]:
+        row = await self._db.one(
+            _COUNT, {"key": key, "hits": hits, "now": now, "since": now - window}
+        )
+        assert row is not None  # an upsert with RETURNING always returns its row
+        return int(row["failures"]), int(row["window_start"])
 
     async def reset(self, key: str) -> None:
         await self._db.run(_RESET, {"key": key})

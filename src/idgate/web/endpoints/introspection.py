@@ -16,7 +16,8 @@ async def introspect(request: Request) -> Response:
     authorization = request.headers.get("authorization")
     try:
         form = (await form_parameters(request)).require_unique()
-        body = await provider.introspection.introspect(authorization, form)
+        client_ip = request.client.host if request.client else "unknown"
+        body = await provider.introspection.introspect(authorization, form, client_ip=client_ip)
     except OAuthError as exc:
         return client_endpoint_error(exc, authorization)
     return json_response(body, no_store=True)

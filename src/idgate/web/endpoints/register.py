@@ -58,9 +58,14 @@ async def _metadata_document(request: Request) -> dict[str, object]:
     return document
 
 
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 async def register(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     try:
+        await provider.registration.admit(_client_ip(request))
         document = await _metadata_document(request)
         created = await provider.registration.register(document, bearer=_bearer(request))
     except RegistrationDisabled:
@@ -84,8 +89,10 @@ async def client_configuration(request: Request) -> Response:
             await registration.delete(client_id, bearer=bearer)
             return Response(status_code=204, headers={"Cache-Control": "no-store"})
         if request.method == "PUT":
-            # Authorize before reading the body: a stranger's PUT costs nothing.
+            # Authorize before reading the body: a stranger's PUT costs nothing. An update is
+            # validated (and may fetch) like a registration, so it counts like one.
             await registration.read(client_id, bearer=bearer)
+            await registration.admit(_client_ip(request))
             shown = await registration.update(
                 client_id, await _metadata_document(request), bearer=bearer
             )
