@@ -16,6 +16,7 @@ import pytest
 from security_support import check_invariants  # type: ignore[import-not-found]
 
 from idgate.clock import FrozenClock
+from idgate.config import ConfigError, load_settings
 from idgate.protocol.errors import TooManyRequests
 from idgate.provider import Provider
 from idgate.provider.rate_limits import Limit, RequestLimiter
@@ -192,3 +193,19 @@ async def test_busy_limits_count_in_batches_and_still_hold(open_op: OpenOP) -> N
             else:
                 allowed += 1
     assert limit.requests <= allowed <= limit.requests + 2 * batch
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("registration_rate_limit", "-1"),
+        ("introspection_rate_limit", "-5"),
+        ("registration_rate_window", "0"),
+        ("introspection_rate_window", "-60"),
+    ],
+)
+def test_limit_settings_are_checked(name: str, value: str) -> None:
+    # DCR-11, RES-03: a limit that cannot mean anything is refused at start, not ignored.
+    with pytest.raises(ConfigError, match=name):
+        load_settings(environ={f"IDGATE_{name.upper()}": value})
+    assert getattr(load_settings(environ={f"IDGATE_{name.upper()}": "7"}), name) == 7
