@@ -73,10 +73,13 @@ class ServerProcess:
         }
         self._workers = workers
         self.process: Any = None
+        self._output: list[str] = []
+        self._drain: Any = None
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         import subprocess
         import sys
+        import threading
         import time
 
         # A fixed argv of this interpreter and idgate's own CLI, no shell.
@@ -96,10 +99,15 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        # A full pipe would block the server's next log line and so the server: read it all
+        # the time, in a thread, not only at the end.
+        self._drain = threading.Thread(target=self._read_output, daemon=True)
+        self._drain.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"idgate serve exited early:\n{self.process.stdout.read()}")
+                self._drain.join(timeout=5)
+                raise RuntimeError(f"idgate serve exited early:\n{self.output}")
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return self
@@ -112,15 +120,28 @@ class ServerProcess:
     def stop(self, sig: int | None = None, timeout: float = 20.0) -> tuple[int, str]:
         """Send `sig` (SIGTERM by default) and return (exit code, everything it printed)."""
         import signal
+        import subprocess
 
         if self.process.poll() is None:
             self.process.send_signal(sig or signal.SIGTERM)
         try:
-            output, _ = self.process.communicate(timeout=timeout)
-        except Exception:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
-        return self.process.returncode, output
+            self.process.wait()
+        # The pipe closes when the process is gone; the thread has read it to the end.
+        self._drain.join(timeout=timeout)
+        return self.process.returncode, self.output
+
+    @property
+    def output(self) -> str:
+        """Everything the server printed so far (stdout and stderr)."""
+        return "".join(self._output)
+
+    def _read_output(self) -> None:
+        for line in self.process.stdout:
+            self._output.append(line)
+        self.process.stdout.close()
 
     def __enter__(self) -> ServerProcess:
         return self.start()
