@@ -23,6 +23,8 @@ from idgate.crypto.errors import CryptoError
 from idgate.protocol.errors import OAuthError
 from idgate.provider import Provider
 from idgate.provider.accounts import AccountError, parse_claim_assignment
+from idgate.provider.key_timings import key_timings
+from idgate.provider.keys import RotationConflict
 from idgate.storage.base import AlreadyExists, DatabaseUnavailable
 from idgate.storage.sql import InvalidDatabaseUrl, UnknownSchema, create_engine, migrate
 
@@ -429,8 +431,20 @@ def keys_list(ctx: click.Context) -> None:
 @click.pass_context
 def keys_rotate(ctx: click.Context, alg: str) -> None:
     """Promote the next key to current, retire the current one, and make a new next key."""
-    result = _run(_with_provider(_settings(ctx), lambda p: p.keys.rotate(alg)))
+    settings = _settings(ctx)
+    try:
+        result = _run(_with_provider(settings, lambda p: p.keys.rotate(alg)))
+    except RotationConflict as exc:
+        raise Failure(f"{exc}; run `idgate keys list` and try again if still needed") from None
     _print_json(dataclasses.asdict(result))
+    publish_lead = key_timings(settings).publish_lead
+    if result.published_for < publish_lead:
+        click.echo(
+            f"idgate: warning: the new key was published {result.published_for} s before it "
+            f"signs (less than jwks_max_age + key_reload_interval = {publish_lead} s): RPs with "
+            "an older cached JWKS must fetch it again to verify the new tokens",
+            err=True,
+        )
 
 
 @keys.command("add")

@@ -29,10 +29,14 @@ async def openid_configuration(request: Request) -> Response:
 
 async def jwks(request: Request) -> Response:
     # Serialised once per key ring: the ring is replaced, never mutated, when keys change.
-    keyring = await _provider(request).keys.keyring()
+    keys = _provider(request).keys
+    keyring = await keys.keyring()
     state = request.app.state
     cached = getattr(state, "jwks_cache", None)
     if cached is None or cached[0] is not keyring:
         cached = (keyring, json_bytes(keyring.jwks()))
         state.jwks_cache = cached
-    return Response(cached[1], headers=_CACHE, media_type="application/json")
+    # The bound the key timings count on: a next key is published at least this long (plus
+    # the key reload interval) before it signs, so no RP's cached set can lack it.
+    cache = {"Cache-Control": f"public, max-age={keys.timings.jwks_max_age}"}
+    return Response(cached[1], headers=cache, media_type="application/json")
