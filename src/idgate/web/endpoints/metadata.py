@@ -10,7 +10,7 @@ from idgate.provider import Provider
 from idgate.web.capabilities import capabilities
 from idgate.web.responses import json_bytes
 
-_CACHE = {"Cache-Control": "public, max-age=300"}
+_DISCOVERY_CACHE = {"Cache-Control": "public, max-age=300"}
 
 
 def _provider(request: Request) -> Provider:
@@ -24,7 +24,7 @@ async def openid_configuration(request: Request) -> Response:
         keyring = await _provider(request).keys.keyring()
         caps = capabilities(_provider(request).settings, keyring.algs())
         state.discovery_body = json_bytes(provider_metadata(caps))
-    return Response(state.discovery_body, headers=_CACHE, media_type="application/json")
+    return Response(state.discovery_body, headers=_DISCOVERY_CACHE, media_type="application/json")
 
 
 async def jwks(request: Request) -> Response:
