@@ -193,7 +193,7 @@ def test_the_schedule_rotates_once_per_interval_and_both_processes_follow(
     assert states.count("retired") == len(activations) - 1
 
 
-def test_a_cli_rotation_on_the_database_is_published_by_both_processes(
+def test_a_cli_rotation_is_published_by_both_processes_before_it_signs(
     database_url: str,
 ) -> None:
     a, b = servers(database_url, TIMINGS)
@@ -203,17 +203,32 @@ def test_a_cli_rotation_on_the_database_is_published_by_both_processes(
         before = id_token(a.url, client, sign_in(browser, a.url, client[0]))
         assert kid_of(before) == first
 
-        rotated = subprocess.run(
-            [sys.executable, "-m", "idgate", "keys", "rotate"],
-            env={**os.environ, **TIMINGS, "IDGATE_DATABASE_URL": database_url},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        # No next key had been published: the new one signs at once, and the CLI says so.
-        assert "warning: the new key was published 0 s before it signs" in rotated.stderr
+        def rotate() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "idgate", "keys", "rotate"],
+                env={**os.environ, **TIMINGS, "IDGATE_DATABASE_URL": database_url},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+
+        # No next key was published yet: the CLI publishes one and does not rotate until it
+        # has been published for the lead time; meanwhile both processes serve it.
+        refused = rotate()
+        assert refused.returncode != 0
+        assert "may sign in" in refused.stderr
+        (upcoming,) = [k.kid for k in stored_keys(database_url) if k.state == "next"]
+        wait_until_published(a.url, upcoming)
+        wait_until_published(b.url, upcoming)
+        assert current_kid(database_url) == first
+
+        deadline = time.monotonic() + 10
+        while (rotated := rotate()).returncode != 0:
+            assert time.monotonic() < deadline, rotated.stderr
+            time.sleep(0.5)
+        assert "warning" not in rotated.stderr
         activated = current_kid(database_url)
-        assert activated != first
+        assert activated == upcoming
 
         wait_until_published(b.url, activated)
         wait_until_published(a.url, activated)

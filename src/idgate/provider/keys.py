@@ -168,6 +168,16 @@ class KeyManager:
         await self.remove_expired()
         return result
 
+    async def seconds_until_next_may_sign(self, alg: str = DEFAULT_ALG) -> int:
+        """How long the next key of `alg` must still be published before it may sign without
+        any RP or process lacking it (0: now); publishes one first where there is none."""
+        of_alg = [k for k in await self._repository.list() if k.alg == alg]
+        upcoming = _next_key_of(of_alg)
+        if upcoming is None:
+            upcoming = await self._store(alg, "next")
+            await self.reload()
+        return max(0, upcoming.created_at + self._timings.publish_lead - self._clock.now())
+
     async def rotate_due(self) -> list[RotationResult]:
         """The schedule's step: rotate each alg whose current key has signed for the rotation
         interval, once its next key has been published for `publish_lead`; publish a next key
