@@ -23,6 +23,8 @@ from idgate.crypto.errors import CryptoError
 from idgate.protocol.errors import OAuthError
 from idgate.provider import Provider
 from idgate.provider.accounts import AccountError, parse_claim_assignment
+from idgate.provider.key_timings import key_timings
+from idgate.provider.keys import RotationConflict, RotationResult
 from idgate.storage.base import AlreadyExists, DatabaseUnavailable
 from idgate.storage.sql import InvalidDatabaseUrl, UnknownSchema, create_engine, migrate
 
@@ -426,11 +428,48 @@ def keys_list(ctx: click.Context) -> None:
 
 @keys.command("rotate")
 @click.option("--alg", default="RS256", show_default=True, help="Which algorithm's key.")
+@click.option(
+    "--now",
+    "at_once",
+    is_flag=True,
+    help="Rotate even if the next key is not yet published long enough (a leaked key).",
+)
 @click.pass_context
-def keys_rotate(ctx: click.Context, alg: str) -> None:
-    """Promote the next key to current, retire the current one, and make a new next key."""
-    result = _run(_with_provider(_settings(ctx), lambda p: p.keys.rotate(alg)))
+def keys_rotate(ctx: click.Context, alg: str, at_once: bool) -> None:
+    """Promote the next key to current, retire the current one, and make a new next key.
+
+    Without --now, only once the next key has been published for jwks_max_age +
+    key_reload_interval (publishing one first if there is none), so that no RP or process
+    lacks it when it starts signing.
+    """
+    settings = _settings(ctx)
+
+    async def rotate(provider: Provider) -> RotationResult | int:
+        if not at_once:
+            wait = await provider.keys.seconds_until_next_may_sign(alg)
+            if wait > 0:
+                return wait
+        return await provider.keys.rotate(alg)
+
+    try:
+        result = _run(_with_provider(settings, rotate))
+    except RotationConflict as exc:
+        raise Failure(f"{exc}; run `idgate keys list` and try again if still needed") from None
+    if isinstance(result, int):
+        raise Failure(
+            f"the next {alg} key may sign in {result} s, once every RP and process can have "
+            "seen it (jwks_max_age + key_reload_interval): run this again then, or add --now "
+            "to rotate at once"
+        )
     _print_json(dataclasses.asdict(result))
+    publish_lead = key_timings(settings).publish_lead
+    if result.published_for < publish_lead:
+        click.echo(
+            f"idgate: warning: the new key was published {result.published_for} s before it "
+            f"signs (less than jwks_max_age + key_reload_interval = {publish_lead} s): RPs with "
+            "an older cached JWKS must fetch it again to verify the new tokens",
+            err=True,
+        )
 
 
 @keys.command("add")

@@ -63,6 +63,13 @@ class Settings:
     introspection_rate_window: int = 60
     # Seconds between background purges of expired rows (each process, with jitter).
     cleanup_interval: int = 300
+    # Seconds between scheduled signing-key rotations, once cluster-wide; 0 = manual only.
+    key_rotation_interval: int = 0
+    # Each process reloads the signing keys from the database at least this often.
+    key_reload_interval: int = 30
+    # How long RPs may cache /jwks (its Cache-Control max-age). A next key is published for
+    # at least this plus `key_reload_interval` before it signs.
+    jwks_max_age: int = 300
     # PEM CA certificates trusted for idgate's own https requests (jwks_uri,
     # sector_identifier_uri), in addition to the default bundle.
     outbound_ca_file: str | None = None
@@ -200,6 +207,7 @@ def _validated(settings: Settings) -> Settings:
     ):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name} must be 0 (no limit) or a number of requests")
+    _validate_key_timings(settings)
     for name in ("accent_color", "accent_color_dark"):
         colour = getattr(settings, name)
         if colour is not None and not _HEX_COLOUR.fullmatch(colour):
@@ -214,6 +222,23 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError("product_name must not be empty")
     # The issuer is compared as a string everywhere (RFC 9207): keep it without a trailing slash.
     return dataclasses.replace(settings, issuer=settings.issuer.rstrip("/"))
+
+
+def _validate_key_timings(settings: Settings) -> None:
+    if settings.key_reload_interval <= 0:
+        raise ConfigError("key_reload_interval must be a positive number of seconds")
+    if settings.jwks_max_age < 0:
+        raise ConfigError("jwks_max_age must be zero or a positive number of seconds")
+    if settings.key_rotation_interval < 0:
+        raise ConfigError("key_rotation_interval must be 0 (off) or a number of seconds")
+    publish_lead = settings.jwks_max_age + settings.key_reload_interval
+    if 0 < settings.key_rotation_interval < publish_lead:
+        # The next key is made at each rotation and may sign only after every RP's cached
+        # JWKS and every process's key ring can have seen it: a shorter interval never fits.
+        raise ConfigError(
+            f"key_rotation_interval must be 0 (off) or at least jwks_max_age + "
+            f"key_reload_interval ({publish_lead} s)"
+        )
 
 
 def _with_secret_from_file(settings: Settings) -> Settings:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -162,12 +163,28 @@ def test_keys(database_url: str) -> None:
     (first,) = json.loads(ok(idgate(database_url, "keys", "list")))
     assert first["alg"] == "RS256"
     assert first["state"] == "current"
-    rotated = json.loads(ok(idgate(database_url, "keys", "rotate")))
+    # The next key may sign 2 s after it was published (JWKS not cached, keys reloaded every 2 s).
+    short_lead = {"IDGATE_JWKS_MAX_AGE": "0", "IDGATE_KEY_RELOAD_INTERVAL": "2"}
+    # No next key was published yet: one is now, and the rotation waits for it to be seen.
+    refused = idgate(database_url, "keys", "rotate", env=short_lead)
+    assert_clean_failure(refused, "may sign in", "--now")
+    (upcoming,) = [k for k in json.loads(ok(idgate(database_url, "keys", "list"))) if k != first]
+    assert upcoming["state"] == "next"
+    time.sleep(2.1)  # whole seconds: at least two have passed since it was published
+    waited = idgate(database_url, "keys", "rotate", env=short_lead)
+    rotated = json.loads(ok(waited))
+    assert not waited.stderr
     assert rotated["retired"] == first["kid"]
+    assert rotated["activated"] == upcoming["kid"]
+    # --now rotates at once (a leaked key), and says what that costs.
+    urgent = idgate(database_url, "keys", "rotate", "--now")
+    again = json.loads(ok(urgent))
+    assert (again["retired"], again["activated"]) == (rotated["activated"], rotated["next"])
+    assert "warning: the new key was published" in urgent.stderr
     states = {k["kid"]: k["state"] for k in json.loads(ok(idgate(database_url, "keys", "list")))}
-    assert states[first["kid"]] == "retired"
-    assert states[rotated["activated"]] == "current"
-    assert states[rotated["next"]] == "next"
+    assert states[first["kid"]] == states[rotated["activated"]] == "retired"
+    assert states[again["activated"]] == "current"
+    assert states[again["next"]] == "next"
     added = json.loads(ok(idgate(database_url, "keys", "add", "--alg", "ES256")))
     assert added["state"] == "current"
 

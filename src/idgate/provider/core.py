@@ -17,6 +17,7 @@ from idgate.provider.backchannel import BackchannelLogout
 from idgate.provider.client_keys import ClientKeyResolver
 from idgate.provider.clients import ClientService
 from idgate.provider.introspection import IntrospectionService
+from idgate.provider.key_timings import key_timings
 from idgate.provider.keys import KeyManager
 from idgate.provider.logout import LogoutService
 from idgate.provider.outbound import outbound_client
@@ -71,7 +72,7 @@ class Provider:
             passwords = passwords or PasswordHasher()
             audit = AuditLog(clock)
             sealer = KeySealer(settings.secret_key)
-            keys = KeyManager(storage.keys, sealer, clock)
+            keys = KeyManager(storage.keys, sealer, clock, timings=key_timings(settings))
             accounts = AccountService(storage.accounts, passwords, clock)
             # Documents idgate fetches (jwks_uri, sector_identifier_uri, request_uri) follow
             # one fetch policy: see outbound.py.

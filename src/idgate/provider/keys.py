@@ -4,7 +4,8 @@ A key goes next → current → retired. `next` and `retired` keys are published
 never sign: RPs that cache the JWKS already know the next key before it signs, and can still
 verify tokens signed by a retired one until they expire. Every process reloads the keys from
 the database at most `reload_interval` seconds apart, so a rotation made anywhere is picked up
-everywhere within that bound.
+everywhere within that bound. How long a key is published before and after it signs is fixed
+by `KeyTimings` (key_timings.py); `rotate_due` is the schedule's step (key_schedule.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from idgate.crypto.keys import (
     signing_key_from_private_jwk,
 )
 from idgate.crypto.sealing import KeySealer
-from idgate.storage.base import KeyRepository, StoredKey
+from idgate.provider.key_timings import KeyTimings
+from idgate.storage.base import KeyRepository, KeyState, StoredKey
 
 DEFAULT_ALG = "RS256"
 
@@ -34,6 +36,24 @@ class RotationResult:
     activated: str
     retired: str | None
     next: str
+    # Seconds the activated key was published before it started signing.
+    published_for: int
+
+
+class RotationConflict(Exception):
+    """Another process rotated the same alg at the same moment; nothing was changed here."""
+
+
+def _signing_key_of(keys: Sequence[StoredKey]) -> StoredKey | None:
+    """The current key that signs: the oldest, so processes that raced on first start agree."""
+    current = [k for k in keys if k.state == "current"]
+    return min(current, key=lambda k: (k.activated_at or k.created_at, k.kid), default=None)
+
+
+def _next_key_of(keys: Sequence[StoredKey]) -> StoredKey | None:
+    """The next key to sign: the longest published."""
+    upcoming = [k for k in keys if k.state == "next"]
+    return min(upcoming, key=lambda k: (k.created_at, k.kid), default=None)
 
 
 class KeyManager:
@@ -43,24 +63,27 @@ class KeyManager:
         sealer: KeySealer,
         clock: Clock,
         *,
-        reload_interval: int = 30,
-        retire_after: int = 7 * 24 * 3600,
+        timings: KeyTimings | None = None,
     ) -> None:
         self._repository = repository
         self._sealer = sealer
         self._clock = clock
-        self._reload_interval = reload_interval
-        self._retire_after = retire_after
+        self._timings = timings or KeyTimings()
         self._ring: KeyRing | None = None
         self._loaded_at = 0
         self._lock = asyncio.Lock()
 
+    @property
+    def timings(self) -> KeyTimings:
+        return self._timings
+
     async def keyring(self) -> KeyRing:
         """The key ring, reloaded from the database when it is older than the interval."""
         now = self._clock.now()
-        if self._ring is None or now - self._loaded_at >= self._reload_interval:
+        reload_interval = self._timings.reload_interval
+        if self._ring is None or now - self._loaded_at >= reload_interval:
             async with self._lock:
-                if self._ring is None or now - self._loaded_at >= self._reload_interval:
+                if self._ring is None or now - self._loaded_at >= reload_interval:
                     self._ring = await self._load()
                     self._loaded_at = now
         return self._ring
@@ -89,17 +112,24 @@ class KeyManager:
         private_jwk = json.loads(self._sealer.open(key.private_sealed))
         return signing_key_from_private_jwk(private_jwk, key.alg)
 
-    async def _store(self, key: SigningKey, state: str) -> StoredKey:
-        now = self._clock.now()
-        stored = StoredKey(
+    def _sealed(self, key: SigningKey, state: KeyState, now: int) -> StoredKey:
+        return StoredKey(
             kid=key.kid,
             alg=key.alg,
-            state="current" if state == "current" else "next",
+            state=state,
             private_sealed=self._sealer.seal(json.dumps(dict(key.private_jwk)).encode()),
             public_jwk=dict(key.public_jwk),
             created_at=now,
             activated_at=now if state == "current" else None,
         )
+
+    async def _generated(self, alg: str, state: KeyState, now: int) -> StoredKey:
+        # RSA key generation takes tens of milliseconds: off the event loop, which serves.
+        key = await asyncio.to_thread(generate_signing_key, alg)
+        return self._sealed(key, state, now)
+
+    async def _store(self, alg: str, state: KeyState) -> StoredKey:
+        stored = await self._generated(alg, state, self._clock.now())
         await self._repository.add(stored)
         return stored
 
@@ -108,7 +138,7 @@ class KeyManager:
         stored = await self._repository.list()
         if any(k.alg == alg and k.state == "current" for k in stored):
             return False
-        await self._store(generate_signing_key(alg), "current")
+        await self._store(alg, "current")
         await self.reload()
         return True
 
@@ -118,30 +148,98 @@ class KeyManager:
             raise ValueError(f"unsupported alg {alg!r}; choose from {', '.join(SIGNING_ALGS)}")
         stored = await self._repository.list()
         has_current = any(k.alg == alg and k.state == "current" for k in stored)
-        key = await self._store(generate_signing_key(alg), "next" if has_current else "current")
+        key = await self._store(alg, "next" if has_current else "current")
         await self.reload()
         return key
 
     async def rotate(self, alg: str = DEFAULT_ALG) -> RotationResult:
-        """next → current, current → retired, and a fresh next; retired keys past
-        `retire_after` are removed."""
+        """Rotate now (the operator's command): next → current, current → retired, and a
+        fresh next; retired keys past `retire_after` are removed.
+
+        The next key signs at once, however briefly it was published (`published_for` says
+        how long): a key that leaked must stop signing now. RPs whose cached JWKS predates it
+        then need to fetch `/jwks` again to verify the new tokens.
+        """
+        of_alg = [k for k in await self._repository.list() if k.alg == alg]
+        upcoming = _next_key_of(of_alg) or await self._store(alg, "next")
+        result = await self._promote(alg, _signing_key_of(of_alg), upcoming)
+        if result is None:
+            raise RotationConflict(f"another rotation of the {alg} key happened at this moment")
+        await self.remove_expired()
+        return result
+
+    async def seconds_until_next_may_sign(self, alg: str = DEFAULT_ALG) -> int:
+        """How long the next key of `alg` must still be published before it may sign without
+        any RP or process lacking it (0: now); publishes one first where there is none."""
+        of_alg = [k for k in await self._repository.list() if k.alg == alg]
+        upcoming = _next_key_of(of_alg)
+        if upcoming is None:
+            upcoming = await self._store(alg, "next")
+            await self.reload()
+        return max(0, upcoming.created_at + self._timings.publish_lead - self._clock.now())
+
+    async def rotate_due(self) -> list[RotationResult]:
+        """The schedule's step: rotate each alg whose current key has signed for the rotation
+        interval, once its next key has been published for `publish_lead`; publish a next key
+        where there is none. Every process runs it; the database lets one win each rotation."""
+        if not self._timings.scheduled:
+            return []
         now = self._clock.now()
         stored = await self._repository.list()
-        of_alg = [k for k in stored if k.alg == alg]
-        upcoming = next((k for k in of_alg if k.state == "next"), None)
-        if upcoming is None:
-            upcoming = await self._store(generate_signing_key(alg), "next")
-        retired = None
-        for key in of_alg:
-            if key.state == "current":
-                await self._repository.set_state(key.kid, "retired", now=now)
-                retired = key.kid
-            elif key.state == "retired" and (key.retired_at or 0) + self._retire_after < now:
-                await self._repository.remove(key.kid)
-        await self._repository.set_state(upcoming.kid, "current", now=now)
-        fresh = await self._store(generate_signing_key(alg), "next")
+        done: list[RotationResult] = []
+        for alg in sorted({k.alg for k in stored if k.state == "current"}):
+            of_alg = [k for k in stored if k.alg == alg]
+            current = _signing_key_of(of_alg)
+            upcoming = _next_key_of(of_alg)
+            if current is None:
+                continue
+            if upcoming is None:
+                # Published now, it may sign `publish_lead` from now. Two processes doing this
+                # at once leave a spare next key, which is harmless: it signs a rotation later.
+                await self._store(alg, "next")
+                await self.reload()
+                continue
+            signing_since = current.activated_at or current.created_at
+            if now < signing_since + self._timings.rotation_interval:
+                continue
+            if now < upcoming.created_at + self._timings.publish_lead:
+                continue
+            result = await self._promote(alg, current, upcoming)
+            if result is not None:
+                done.append(result)
+        return done
+
+    async def _promote(
+        self, alg: str, current: StoredKey | None, upcoming: StoredKey
+    ) -> RotationResult | None:
+        """Claim the rotation in the database; None when another process claimed it first."""
+        now = self._clock.now()
+        fresh = await self._generated(alg, "next", now)
+        won = await self._repository.promote(
+            alg=alg,
+            current_kid=current.kid if current else None,
+            next_kid=upcoming.kid,
+            fresh_next=fresh,
+            now=now,
+        )
+        if not won:
+            return None
         await self.reload()
-        return RotationResult(alg=alg, activated=upcoming.kid, retired=retired, next=fresh.kid)
+        return RotationResult(
+            alg=alg,
+            activated=upcoming.kid,
+            retired=current.kid if current else None,
+            next=fresh.kid,
+            published_for=now - upcoming.created_at,
+        )
+
+    async def remove_expired(self) -> int:
+        """Remove retired keys once everything they signed has expired; how many."""
+        retired_before = self._clock.now() - self._timings.retire_after
+        removed = await self._repository.remove_retired(retired_before=retired_before)
+        if removed:
+            await self.reload()
+        return removed
 
     async def list(self) -> Sequence[StoredKey]:
         return await self._repository.list()

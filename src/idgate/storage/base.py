@@ -72,6 +72,24 @@ class KeyRepository(Protocol):
     async def list(self) -> Sequence[StoredKey]: ...
     async def set_state(self, kid: str, state: KeyState, *, now: int) -> bool: ...
     async def remove(self, kid: str) -> bool: ...
+    async def promote(
+        self,
+        *,
+        alg: str,
+        current_kid: str | None,
+        next_kid: str,
+        fresh_next: StoredKey | None,
+        now: int,
+    ) -> bool:
+        """One rotation, in one transaction: `current_kid` (and any other current key of `alg`)
+        → retired, `next_kid` → current, and `fresh_next` added. A compare-and-set: False, with
+        nothing changed, unless `current_kid` was still current (None: `alg` had none) and
+        `next_kid` still next, so of processes racing on one rotation exactly one wins."""
+        ...
+
+    async def remove_retired(self, *, retired_before: int) -> int:
+        """Remove keys retired before `retired_before`; how many."""
+        ...
 
 
 # --- the End-User's side: sessions, pending interactions, consents -------------------------

@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from idgate.config import Settings
 from idgate.protocol.errors import OAuthError, ServerError, TemporarilyUnavailable
 from idgate.provider import Provider
+from idgate.provider.key_schedule import KeySchedule
 from idgate.provider.maintenance import Janitor
 from idgate.storage.base import DatabaseUnavailable
 from idgate.web.access_log import AccessLog
@@ -165,12 +166,17 @@ def create_served_app() -> Starlette:
                 interval=settings.cleanup_interval,
             ).run_forever()
         )
+        background = [janitor]
+        if provider.keys.timings.scheduled:
+            background.append(asyncio.create_task(KeySchedule(provider.keys).run_forever()))
         try:
             yield
         finally:
-            janitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await janitor
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await provider.close()
 
     return _build(None, settings, lifespan)

@@ -175,6 +175,40 @@ _SET_KEY_STATE = sql(
     "WHERE kid = :kid"
 )
 _DELETE_KEY = sql("DELETE FROM signing_keys WHERE kid = :kid")
+# The claim of a rotation: of the processes that read the same current key, one changes it.
+_RETIRE_CURRENT_KEY = sql(
+    "UPDATE signing_keys SET state = 'retired', retired_at = :now "
+    "WHERE kid = :kid AND state = 'current'"
+)
+# Processes that raced on first start may have left more than one current key of an alg.
+_RETIRE_OTHER_CURRENT_KEYS = sql(
+    "UPDATE signing_keys SET state = 'retired', retired_at = :now "
+    "WHERE alg = :alg AND state = 'current'"
+)
+_ACTIVATE_NEXT_KEY = sql(
+    "UPDATE signing_keys SET state = 'current', activated_at = :now "
+    "WHERE kid = :kid AND state = 'next'"
+)
+_DELETE_RETIRED_KEYS = sql(
+    "DELETE FROM signing_keys WHERE state = 'retired' AND retired_at < :retired_before"
+)
+
+
+class _LostRotation(Exception):
+    """Another process rotated first; the transaction is rolled back."""
+
+
+def _key_params(key: StoredKey) -> dict[str, Any]:
+    return {
+        "kid": key.kid,
+        "alg": key.alg,
+        "state": key.state,
+        "private_sealed": key.private_sealed,
+        "public_jwk": dump(dict(key.public_jwk)),
+        "created_at": key.created_at,
+        "activated_at": key.activated_at,
+        "retired_at": key.retired_at,
+    }
 
 
 class SqlKeyRepository(Repository):
@@ -193,19 +227,7 @@ class SqlKeyRepository(Repository):
 
     async def add(self, key: StoredKey) -> None:
         try:
-            await self._db.run(
-                _INSERT_KEY,
-                {
-                    "kid": key.kid,
-                    "alg": key.alg,
-                    "state": key.state,
-                    "private_sealed": key.private_sealed,
-                    "public_jwk": dump(dict(key.public_jwk)),
-                    "created_at": key.created_at,
-                    "activated_at": key.activated_at,
-                    "retired_at": key.retired_at,
-                },
-            )
+            await self._db.run(_INSERT_KEY, _key_params(key))
         except Conflict:
             raise AlreadyExists(f"key {key.kid!r} exists") from None
 
@@ -217,3 +239,32 @@ class SqlKeyRepository(Repository):
 
     async def remove(self, kid: str) -> bool:
         return await self._db.run(_DELETE_KEY, {"kid": kid}) == 1
+
+    async def promote(
+        self,
+        *,
+        alg: str,
+        current_kid: str | None,
+        next_kid: str,
+        fresh_next: StoredKey | None,
+        now: int,
+    ) -> bool:
+        try:
+            async with self._db.transaction() as tx:
+                if current_kid is not None:
+                    claimed = await tx.run(_RETIRE_CURRENT_KEY, {"kid": current_kid, "now": now})
+                    if claimed != 1:
+                        raise _LostRotation
+                await tx.run(_RETIRE_OTHER_CURRENT_KEYS, {"alg": alg, "now": now})
+                if await tx.run(_ACTIVATE_NEXT_KEY, {"kid": next_kid, "now": now}) != 1:
+                    raise _LostRotation
+                if fresh_next is not None:
+                    await tx.run(_INSERT_KEY, _key_params(fresh_next))
+        except _LostRotation:
+            return False
+        except Conflict:
+            raise AlreadyExists("the fresh next key exists") from None
+        return True
+
+    async def remove_retired(self, *, retired_before: int) -> int:
+        return await self._db.run(_DELETE_RETIRED_KEYS, {"retired_before": retired_before})
