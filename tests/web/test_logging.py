@@ -20,7 +20,7 @@ from observability_support import (  # type: ignore[import-not-found]
     register,
 )
 
-from idgate.observability.logs import JsonFormatter, RequestIdFilter, logging_config
+from idgate.observability.logs import JsonFormatter, RequestIdFilter, TextFormatter, logging_config
 from idgate.provider.audit import AUDIT_LOGGER
 
 pytestmark = pytest.mark.anyio
@@ -141,9 +141,9 @@ async def test_the_text_access_line_has_the_route_template_only(
 def test_logging_config_for_both_formats() -> None:
     record = logging.LogRecord("idgate.web", logging.WARNING, __file__, 1, "hello %s", ("x",), None)
     RequestIdFilter().filter(record)
-    assert record.request_id == "-"  # type: ignore[attr-defined]
     text = logging_config("info", "text")
-    assert "%(request_id)s" in text["formatters"]["main"]["format"]
+    assert text["formatters"]["main"]["()"] is TextFormatter
+    assert TextFormatter().format(record).endswith(" WARNING idgate.web [-]: hello x")
     assert text["formatters"]["audit"]["format"] == "%(message)s"
     as_json = logging_config("debug", "json")
     assert as_json["formatters"]["main"]["()"] is JsonFormatter
@@ -152,3 +152,4 @@ def test_logging_config_for_both_formats() -> None:
     assert line["message"] == "hello x"
     assert line["level"] == "warning"
     assert line["logger"] == "idgate.web"
+    assert line["request_id"] is None

@@ -29,8 +29,17 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
-            record.request_id = request_id.get() or "-"
+            current = request_id.get()
+            if current is not None:
+                record.request_id = current
         return True
+
+
+class TextFormatter(logging.Formatter):
+    """`time LEVEL logger [request id]: message`, with `-` outside a request."""
+
+    def __init__(self) -> None:
+        super().__init__(_TEXT_FORMAT, defaults={"request_id": "-"})
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,7 +51,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None) or request_id.get(),
+            "request_id": getattr(record, "request_id", None),
         }
         audit = getattr(record, "audit", None)
         if isinstance(audit, dict):
@@ -63,7 +72,7 @@ def logging_config(level: str, log_format: LogFormat) -> dict[str, Any]:
         formatters: dict[str, Any] = {"main": {"()": JsonFormatter}, "audit": {"()": JsonFormatter}}
     else:
         formatters = {
-            "main": {"format": _TEXT_FORMAT},
+            "main": {"()": TextFormatter},
             # Audit records are JSON lines already (provider/audit.py): printed bare.
             "audit": {"format": "%(message)s"},
         }

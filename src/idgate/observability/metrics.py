@@ -15,11 +15,20 @@ import os
 from collections.abc import Mapping
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from idgate.observability.multiprocess import MULTIPROCESS_DIR_ENV
 from idgate.provider.audit import Event, Value
+
+# The `_created` series double what a scrape carries and the multiprocess mode lacks them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED_ROUTE: Final = "unmatched"
