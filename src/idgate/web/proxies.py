@@ -28,6 +28,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # A proxy chain longer than this is not a real deployment; the rest is not read.
 _MAX_HOPS: Final = 32
 _CACHE_LIMIT: Final = 4096
+# `[v6 address with an IPv4 tail]:port` is at most 53 characters; longer text is no address.
+_LONGEST_ADDRESS: Final = 64
 _PORT_SUFFIX = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}):\d+$")
 _BRACKETED = re.compile(r"^\[([0-9A-Fa-f:.]+)\](?::\d+)?$")
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
@@ -73,21 +75,28 @@ class TrustedProxies:
             ipaddress.ip_network(network, strict=False) for network in networks
         )
         self._header = header
-        # Peers are mostly the same few proxies: remember the verdict per address string.
-        self._verdicts: dict[str, bool] = {}
+        # Parsing an address costs microseconds and the same few (the proxies, the busiest
+        # clients) come back all the time: remember each text's address and verdict.
+        self._seen: dict[str, tuple[str | None, bool]] = {}
 
     def trusts(self, host: str) -> bool:
-        verdict = self._verdicts.get(host)
-        if verdict is None:
-            verdict = self._trusts_address(parse_address(host))
-            if len(self._verdicts) >= _CACHE_LIMIT:
-                self._verdicts.clear()
-            self._verdicts[host] = verdict
-        return verdict
+        return self._lookup(host)[1]
 
-    def _trusts_address(self, address: IPAddress | None) -> bool:
-        if address is None:
-            return False
+    def _lookup(self, text: str) -> tuple[str | None, bool]:
+        """The address as a canonical string (None when `text` is none) and whether it is a
+        trusted proxy."""
+        if len(text) > _LONGEST_ADDRESS:
+            return (None, False)
+        known = self._seen.get(text)
+        if known is None:
+            address = parse_address(text)
+            known = (None, False) if address is None else (str(address), self._trusts(address))
+            if len(self._seen) >= _CACHE_LIMIT:
+                self._seen.clear()
+            self._seen[text] = known
+        return known
+
+    def _trusts(self, address: IPAddress) -> bool:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         return any(address in network for network in self._networks)
@@ -115,11 +124,11 @@ class TrustedProxies:
         last trusted one: its left side is not to be believed."""
         chosen: tuple[str | None, str | None] = (None, None)
         for text, proto in reversed(hops[-_MAX_HOPS:]):
-            address = parse_address(text)
+            address, trusted = self._lookup(text.strip())
             if address is None:
                 break
-            chosen = (str(address), proto)
-            if not self._trusts_address(address):
+            chosen = (address, proto)
+            if not trusted:
                 break
         return chosen
 

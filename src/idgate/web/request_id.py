@@ -7,6 +7,8 @@ let a client plant text in the logs or pass itself off as another request.
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import secrets
 from typing import Final
@@ -18,6 +20,25 @@ SCOPE_KEY: Final = "idgate.request_id"
 _ACCEPTABLE = re.compile(rb"[A-Za-z0-9._:=+/-]{1,128}")
 
 
+class _Sequence:
+    """Ids unique across processes without a system call per request: a random prefix per
+    process and a counter. They are labels for correlation, not secrets."""
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        self._prefix = secrets.token_hex(4)
+        self._counter = itertools.count(secrets.randbelow(1 << 32))
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFF:08x}"
+
+
+_ids = _Sequence()
+
+
 def request_id_for(scope: Scope, *, from_trusted_proxy: bool) -> str:
     if from_trusted_proxy:
         for name, value in scope["headers"]:
@@ -26,4 +47,4 @@ def request_id_for(scope: Scope, *, from_trusted_proxy: bool) -> str:
                     accepted: bytes = value
                     return accepted.decode("ascii")
                 break
-    return secrets.token_hex(8)
+    return _ids.next()
