@@ -7,6 +7,7 @@ Settings come from flags, `IDGATE_*` environment variables and an optional TOML 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -20,6 +21,9 @@ import click
 
 from idgate.config import ConfigError, Settings, load_settings
 from idgate.crypto.errors import CryptoError
+from idgate.observability.logs import logging_config
+from idgate.observability.multiprocess import MULTIPROCESS_DIR_ENV, shared_metrics_directory
+from idgate.observability.tracing import tracing_available
 from idgate.protocol.errors import OAuthError
 from idgate.provider import Provider
 from idgate.provider.accounts import AccountError, parse_claim_assignment
@@ -94,13 +98,29 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the OpenID Provider; migrates an empty database first."""
+    settings = _settings(ctx, host=host, port=port, workers=workers)
+    if settings.tracing and not tracing_available():
+        raise Failure(
+            "tracing is on but opentelemetry is not installed: pip install 'idgate[tracing]'"
+        )
+    # Fail here, with one line, rather than inside every worker's start-up.
+    _run(_with_provider(settings, lambda provider: asyncio.sleep(0)))
+    with contextlib.ExitStack() as run:
+        if settings.metrics and settings.workers > 1:
+            # Before anything imports prometheus_client: it picks where values live then.
+            run.enter_context(shared_metrics_directory())
+        else:
+            # One process keeps its values in memory; a directory inherited from elsewhere
+            # would mix another run's counts in.
+            os.environ.pop(MULTIPROCESS_DIR_ENV, None)
+        _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
     import uvicorn
 
     from idgate.web.app import SETTINGS_ENV
 
-    settings = _settings(ctx, host=host, port=port, workers=workers)
-    # Fail here, with one line, rather than inside every worker's start-up.
-    _run(_with_provider(settings, lambda provider: asyncio.sleep(0)))
     os.environ[SETTINGS_ENV] = json.dumps(dataclasses.asdict(settings))
     click.echo(
         f"idgate: serving issuer {settings.issuer} on http://{settings.host}:{settings.port} "
@@ -118,42 +138,16 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
+        # uvicorn would believe X-Forwarded-* from 127.0.0.1 by default; idgate decides
+        # itself, from `trusted_proxies` only (web/proxies.py).
         proxy_headers=False,
+        forwarded_allow_ips=[],
         server_header=False,
         # uvicorn's access log prints query strings (codes, ID Token hints): idgate logs its own.
         access_log=False,
-        log_config=_log_config(settings.log_level),
+        log_config=logging_config(settings.log_level, settings.log_format),
         timeout_graceful_shutdown=10,
     )
-
-
-def _log_config(level: str) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {
-            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-            # Audit records are JSON lines already (provider/audit.py): printed bare.
-            "json_line": {"format": "%(message)s"},
-        },
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "plain",
-                "stream": "ext://sys.stderr",
-            },
-            "audit": {
-                "class": "logging.StreamHandler",
-                "formatter": "json_line",
-                "stream": "ext://sys.stderr",
-            },
-        },
-        "loggers": {
-            "idgate": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
-            "idgate.audit": {"handlers": ["audit"], "level": level.upper(), "propagate": False},
-            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
-        },
-    }
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

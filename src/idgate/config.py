@@ -18,6 +18,9 @@ from typing import Any, Literal, get_args, get_type_hints
 from urllib.parse import urlsplit
 
 RegistrationPolicy = Literal["off", "open", "token"]
+LogFormat = Literal["text", "json"]
+# Which forwarding header the trusted proxies set: de-facto X-Forwarded-For/-Proto, or RFC 7239.
+ForwardedHeader = Literal["x-forwarded", "forwarded"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -79,6 +82,19 @@ class Settings:
     # Lets the issuer be plain http on a host other than loopback: for test set-ups only.
     allow_insecure_issuer: bool = False
     log_level: str = "info"
+    log_format: LogFormat = "text"
+    # Reverse proxies (IPs or CIDR networks) whose forwarding headers are believed: only a
+    # request whose direct peer is one of them may say who the client is and over which scheme.
+    trusted_proxies: tuple[str, ...] = ()
+    forwarded_header: ForwardedHeader = "x-forwarded"
+    # /metrics (Prometheus): off unless the operator turns it on; then only for clients whose
+    # address is in `metrics_allow` and, when `metrics_token` is set, that present it as a
+    # Bearer token.
+    metrics: bool = False
+    metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    metrics_token: str | None = field(default=None, repr=False)
+    # OpenTelemetry spans per request, when the opentelemetry packages are installed.
+    tracing: bool = False
     # The look of the pages (docs/configuration.md, "Pages"): a folder overriding templates,
     # the stylesheet and translations; a product name, a logo and colours.
     theme_dir: str | None = None
@@ -86,6 +102,14 @@ class Settings:
     logo_url: str | None = None
     accent_color: str | None = None
     accent_color_dark: str | None = None
+
+    def __post_init__(self) -> None:
+        # Lists arrive from TOML and from the JSON hand-over to worker processes: keep the
+        # settings immutable (and hashable) all the same.
+        for name in _LIST_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
 
     @property
     def issuer_is_https(self) -> bool:
@@ -97,10 +121,13 @@ class Settings:
 
 _FIELD_TYPES = get_type_hints(Settings)
 _FIELDS = {f.name for f in dataclasses.fields(Settings)}
+_LIST_FIELDS = tuple(name for name, kind in _FIELD_TYPES.items() if kind == tuple[str, ...])
 
 
 def _coerce(name: str, value: Any) -> Any:
     kind = _FIELD_TYPES[name]
+    if name in _LIST_FIELDS:
+        return _string_list(name, value)
     try:
         if kind is int:
             return int(value)
@@ -119,6 +146,15 @@ def _coerce(name: str, value: Any) -> Any:
         return None if value is None else str(value)
     except ValueError:
         raise ConfigError(f"{name}: {value!r} is not a valid value") from None
+
+
+def _string_list(name: str, value: Any) -> tuple[str, ...]:
+    """A list from TOML, or a string of items separated by commas or spaces (environment)."""
+    if isinstance(value, str):
+        return tuple(item for item in re.split(r"[\s,]+", value) if item)
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise ConfigError(f"{name}: {value!r} is not a list of strings")
 
 
 def load_settings(
@@ -218,6 +254,14 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError("logo_url must be a path on idgate itself, like /static/logo.svg")
     if settings.theme_dir is not None and not Path(settings.theme_dir).is_dir():
         raise ConfigError(f"theme_dir {settings.theme_dir} is not a folder")
+    for name in ("trusted_proxies", "metrics_allow"):
+        for network in getattr(settings, name):
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(f"{name}: {network!r} is not an IP address or network") from None
+    if settings.metrics_token is not None and len(settings.metrics_token) < 16:
+        raise ConfigError("metrics_token must be at least 16 characters")
     if not settings.product_name.strip():
         raise ConfigError("product_name must not be empty")
     # The issuer is compared as a string everywhere (RFC 9207): keep it without a trailing slash.

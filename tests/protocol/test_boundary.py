@@ -17,7 +17,17 @@ import pytest
 
 import idgate.protocol
 
-FORBIDDEN = ("starlette", "sqlalchemy", "joserfc", "httpx", "jinja2", "aiosqlite", "asyncpg")
+FORBIDDEN = (
+    "starlette",
+    "sqlalchemy",
+    "joserfc",
+    "httpx",
+    "jinja2",
+    "aiosqlite",
+    "asyncpg",
+    "prometheus_client",
+    "opentelemetry",
+)
 PACKAGE_DIR = Path(idgate.protocol.__file__).parent
 SOURCES = sorted(PACKAGE_DIR.rglob("*.py"))
 

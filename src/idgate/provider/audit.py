@@ -10,17 +10,22 @@ A failed login names the account only when one exists: people type their passwor
 username field, and an unknown "username" is too often exactly that.
 
 Operators route the logger like any other (`logging.getLogger("idgate.audit")`); each record's
-message is the JSON line itself, and `record.audit` holds the same event as a dict.
+message is the JSON line itself, and `record.audit` holds the same event as a dict. A record
+written while a request is served carries its `request_id` (the `X-Request-Id` answered).
+
+Observers (`add_observer`) see every event whatever the log level: that is where the metrics
+count tokens and logins, from the one place each event is already named.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final, Literal
 
 from idgate.clock import Clock
+from idgate.observability.context import request_id
 
 AUDIT_LOGGER: Final = "idgate.audit"
 
@@ -37,12 +42,17 @@ Event = Literal[
 ]
 FailureReason = Literal["bad_credentials", "rate_limited"]
 Value = str | int | bool | list[str] | None
+AuditObserver = Callable[[Event, Mapping[str, Value]], None]
 
 
 class AuditLog:
     def __init__(self, clock: Clock, logger: logging.Logger | None = None) -> None:
         self._clock = clock
         self._log = logger or logging.getLogger(AUDIT_LOGGER)
+        self._observers: list[AuditObserver] = []
+
+    def add_observer(self, observer: AuditObserver) -> None:
+        self._observers.append(observer)
 
     # --- people -----------------------------------------------------------------------
 
@@ -109,9 +119,14 @@ class AuditLog:
     # --- the line -----------------------------------------------------------------------
 
     def _emit(self, event: Event, **fields: Value) -> None:
+        for observer in self._observers:
+            observer(event, fields)
         if not self._log.isEnabledFor(logging.INFO):
             return
         record: dict[str, Value] = {"event": event, "time": self._clock.now()}
         record.update((name, value) for name, value in fields.items() if value is not None)
+        current_request = request_id.get()
+        if current_request is not None:
+            record["request_id"] = current_request
         line = json.dumps(record, separators=(",", ":"), ensure_ascii=True)
         self._log.info(line, extra={"audit": record})

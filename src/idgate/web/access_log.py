@@ -1,42 +1,39 @@
-"""An access log that never carries a query string: codes, tokens and ID Token hints travel
-there, and they must not reach a log (SECURITY.md G9)."""
+"""The access log: one line per request with the route template, never the path's values nor
+a query string (codes, tokens and ID Token hints travel there, SECURITY.md G9), and no
+header (Authorization, cookies).
+
+The text line reads `ip "METHOD /route/{template}" status duration`; the JSON formatter
+(observability/logs.py) takes the same fields from `record.access`.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
+from typing import Final
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+ACCESS_LOGGER: Final = "idgate.access"
 
-log = logging.getLogger("idgate.access")
+log = logging.getLogger(ACCESS_LOGGER)
 
 
-class AccessLog:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            client = scope.get("client")
-            log.info(
-                '%s "%s %s" %d %.1fms',
-                client[0] if client else "-",
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
+def log_access(client: str, method: str, route: str, status: int, seconds: float) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    milliseconds = round(seconds * 1000, 1)
+    log.info(
+        '%s "%s %s" %d %.1fms',
+        client,
+        method,
+        route,
+        status,
+        milliseconds,
+        extra={
+            "access": {
+                "client": client,
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": milliseconds,
+            }
+        },
+    )

@@ -18,12 +18,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from idgate.config import Settings
+from idgate.observability.metrics import Metrics
+from idgate.observability.tracing import RequestTracer
 from idgate.protocol.errors import OAuthError, ServerError, TemporarilyUnavailable
 from idgate.provider import Provider
 from idgate.provider.key_schedule import KeySchedule
 from idgate.provider.maintenance import Janitor
 from idgate.storage.base import DatabaseUnavailable
-from idgate.web.access_log import AccessLog
 from idgate.web.cors import Cors
 from idgate.web.endpoints import (
     authorize,
@@ -31,13 +32,17 @@ from idgate.web.endpoints import (
     introspection,
     logout,
     metadata,
+    metrics,
     par,
     register,
     session,
     token,
     userinfo,
 )
+from idgate.web.observe import ObservedRequests, count_database_unavailable
 from idgate.web.pages import STATIC_DIR, STYLESHEET_URL, Pages
+from idgate.web.proxies import TrustedProxies
+from idgate.web.request_id import SCOPE_KEY
 from idgate.web.responses import json_response, oauth_error_response
 from idgate.web.security import SecurityHeaders
 from idgate.web.theme import Theme
@@ -49,7 +54,11 @@ SETTINGS_ENV = "IDGATE_RESOLVED_SETTINGS"
 
 
 def _routes(settings: Settings) -> list[BaseRoute]:
+    optional: list[BaseRoute] = []
+    if settings.metrics:
+        optional.append(Route("/metrics", metrics.metrics))
     return [
+        *optional,
         Route("/.well-known/openid-configuration", metadata.openid_configuration),
         Route("/jwks", metadata.jwks),
         Route("/healthz", health.healthz),
@@ -117,19 +126,38 @@ async def _oauth_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
+    count_database_unavailable(request)
     return oauth_error_response(TemporarilyUnavailable("the database is unavailable, try again"))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    # Answered outside the request's middleware, after its context has ended: hand the
+    # request id over by hand.
+    log.error(
+        "unexpected error on %s %s",
+        request.method,
+        request.url.path,
+        exc_info=exc,
+        extra={"request_id": request.scope.get(SCOPE_KEY)},
+    )
     return oauth_error_response(ServerError("an unexpected error occurred"))
 
 
 def _build(provider: Provider | None, settings: Settings, lifespan: object = None) -> Starlette:
+    registry = Metrics() if settings.metrics else None
     app = Starlette(
         routes=_routes(settings),
         middleware=[
-            Middleware(AccessLog),
+            Middleware(
+                ObservedRequests,
+                proxies=(
+                    TrustedProxies(settings.trusted_proxies, settings.forwarded_header)
+                    if settings.trusted_proxies
+                    else None
+                ),
+                metrics=registry,
+                tracer=RequestTracer.start() if settings.tracing else None,
+            ),
             Middleware(Cors),
             Middleware(SecurityHeaders, https=settings.issuer_is_https),
         ],
@@ -143,6 +171,11 @@ def _build(provider: Provider | None, settings: Settings, lifespan: object = Non
     )
     app.state.provider = provider
     app.state.pages = Pages(theme=Theme.from_settings(settings))
+    app.state.metrics = registry
+    if registry is not None:
+        app.state.metrics_gate = metrics.MetricsGate(settings)
+        if provider is not None:
+            provider.audit.add_observer(registry.on_audit_event)
     return app
 
 
@@ -159,6 +192,8 @@ def create_served_app() -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         provider = await Provider.open(settings)
         app.state.provider = provider
+        if app.state.metrics is not None:
+            provider.audit.add_observer(app.state.metrics.on_audit_event)
         janitor = asyncio.create_task(
             Janitor(
                 provider.storage.maintenance,

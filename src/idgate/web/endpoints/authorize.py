@@ -27,6 +27,7 @@ from idgate.provider.authorization import (
 from idgate.storage.base import DatabaseUnavailable
 from idgate.web.cookies import apply_cookies, browser_of, set_browser_state
 from idgate.web.i18n import Language
+from idgate.web.observe import count_database_unavailable
 from idgate.web.pages import Pages
 from idgate.web.params import Parameters, form_parameters, query_parameters
 from idgate.web.texts import SCOPE_DESCRIPTIONS, Explanation, explain, outage
@@ -77,6 +78,7 @@ def pages_on_outage(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except DatabaseUnavailable:
+            count_database_unavailable(request)
             response = error_page(request, outage(), 503)
             response.headers["Retry-After"] = "5"
             return response

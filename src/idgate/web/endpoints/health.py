@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from idgate.storage.base import DatabaseUnavailable
+from idgate.web.observe import count_database_unavailable
 from idgate.web.responses import json_response
 
 
@@ -19,6 +20,7 @@ async def readyz(request: Request) -> Response:
     try:
         await request.app.state.provider.storage.ping()
     except DatabaseUnavailable:
+        count_database_unavailable(request)
         return json_response(
             {"status": "unavailable", "database": "unreachable"},
             503,
