@@ -85,21 +85,15 @@ def code_for(cluster: Cluster, credentials: Credentials, **params: str) -> str:
 def expect_family_revoked(
     cluster: Cluster, credentials: Credentials, winner: dict[str, str]
 ) -> None:
-    """The winner's tokens are inactive on every process.
-
-    Known race (reported, not fixed here): a loser revokes the family right after its own
-    redemption fails, which can be before the winner has stored its new tokens (the winner
-    burns the code or refresh token, then mints and stores in a second statement); those then
-    escape the revocation. Until redemption and storing share one transaction this is an
-    xfail when it shows, so the exactly-one-winner assertions above still gate."""
+    """The winner's tokens are inactive on every process: the burn and the tokens it gave
+    commit together, so a loser's revocation always finds them."""
     live = [
         kind
         for kind in ("access_token", "refresh_token")
         for server in cluster.urls
         if introspect(server, credentials, winner[kind])["active"]
     ]
-    if live:
-        pytest.xfail(f"the winner's {sorted(set(live))} escaped the family revocation")
+    assert not live, f"the winner's {sorted(set(live))} escaped the family revocation"
 
 
 # --- bursts: exactly one winner ----------------------------------------------------------------

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from idgate.clock import Clock
 from idgate.config import Settings
 from idgate.crypto.errors import CryptoError
 from idgate.crypto.jwt import unverified_header, verify_hmac_jwt, verify_jwt
+from idgate.crypto.keys import KeyRing
 from idgate.crypto.random import constant_time_equals, derive_secret, new_secret, secret_hash
 from idgate.crypto.sealing import KeySealer
 from idgate.protocol.access_token import Authentication
@@ -31,7 +33,7 @@ from idgate.protocol.client_auth import (
     extract_client_credentials,
 )
 from idgate.protocol.clients import Client
-from idgate.protocol.errors import InvalidClient, InvalidGrant, InvalidRequest
+from idgate.protocol.errors import InvalidClient, InvalidGrant, InvalidRequest, OAuthError
 from idgate.protocol.scopes import OPENID
 from idgate.protocol.token import (
     AuthorizationCodeGrant,
@@ -49,9 +51,34 @@ from idgate.protocol.token import (
 from idgate.provider.audit import AuditLog
 from idgate.provider.client_keys import ClientKeyResolver
 from idgate.provider.tokens import IssuedToken, TokenIssuer, code_family
-from idgate.storage.base import Storage, StoredToken
+from idgate.storage.base import GrantWrites, Storage, StoredCode, StoredToken
 
 ASYMMETRIC_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
+
+
+@dataclass(frozen=True, slots=True)
+class _CodeTokens:
+    """What a redeemed code gave, stored; its ID Token is signed after the commit."""
+
+    data: CodeGrantData
+    account_claims: Mapping[str, Any]
+    context: dict[str, Any]
+    access: IssuedToken
+    refresh: IssuedToken | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rotation:
+    """A refresh token's successors, stored; the response (and ID Token) is made after."""
+
+    account_claims: Mapping[str, Any]
+    family: StoredToken
+    scopes: tuple[str, ...]
+    access_token: str
+    expires_in: int
+    refresh_token: str
+
+
 HMAC_ALGS = ("HS256", "HS384", "HS512")
 
 
@@ -161,8 +188,23 @@ class TokenService:
     async def _code(self, client: Client, grant: AuthorizationCodeGrant) -> dict[str, Any]:
         now = self._clock.now()
         code_hash = secret_hash(grant.code)
-        redemption = await self._storage.codes.redeem(code_hash, now=now)
-        if redemption.code is None:
+        failure: OAuthError | None = None
+        issued: _CodeTokens | None = None
+        # The burn and the tokens it gives commit together: a concurrent redemption of the
+        # same code waits for the commit, then finds the tokens its replay revokes.
+        keys = await self._keys_for_access_tokens(client)
+        async with self._storage.grant_transaction() as tx:
+            redemption = await tx.codes.redeem(code_hash, now=now)
+            if redemption.code is not None:
+                try:
+                    issued = await self._code_tokens(tx, client, grant, redemption.code, keys)
+                except OAuthError as exc:
+                    # The code stays burned whatever the error (SECURITY.md: a wrong client
+                    # burns it), so the transaction commits and the error is raised after.
+                    failure = exc
+        if failure is not None:
+            raise failure
+        if issued is None:
             if redemption.replayed:
                 # RFC 6749 §4.1.2 / RFC 9700 §4.5: a used code again means theft; revoke.
                 await self._storage.tokens.revoke_family(code_family(code_hash), now=now)
@@ -175,19 +217,57 @@ class TokenService:
                 )
                 raise InvalidGrant("the authorization code was already used")
             raise InvalidGrant("the authorization code is not valid")
-        if redemption.code.expires_at <= now:
+        data, access, refresh = issued.data, issued.access, issued.refresh
+        id_token = None
+        if OPENID in data.scopes:
+            id_token = await self._id_token(
+                client,
+                issued.account_claims,
+                data.subject,
+                issued.context,
+                nonce=data.nonce,
+                access_token=access.value,
+            )
+        self._audit_issued(
+            client, data.subject, "authorization_code", data.scopes, refresh, id_token
+        )
+        return token_response(
+            access_token=access.value,
+            expires_in=access.expires_in,
+            scope=data.scopes,
+            id_token=id_token,
+            refresh_token=refresh.value if refresh else None,
+        )
+
+    async def _keys_for_access_tokens(self, client: Client) -> KeyRing | None:
+        """The key ring a JWT access token needs, read before a grant transaction opens (no
+        database access may happen inside it but through it)."""
+        if not self._issuer.issues_jwt_access_tokens(client):
+            return None
+        return await self._issuer.keyring()
+
+    async def _code_tokens(
+        self,
+        tx: GrantWrites,
+        client: Client,
+        grant: AuthorizationCodeGrant,
+        code: StoredCode,
+        keys: KeyRing | None,
+    ) -> _CodeTokens:
+        """Check a burned code and store the tokens it gives (inside the burn's transaction)."""
+        now = self._clock.now()
+        if code.expires_at <= now:
             raise InvalidGrant("the authorization code has expired")
         try:
-            data = CodeGrantData.from_dict(redemption.code.data)
+            data = CodeGrantData.from_dict(code.data)
         except ValueError:
             raise InvalidGrant("the authorization code is not valid") from None
-        # The code is burned whatever happens next (SECURITY.md: wrong client burns it).
         check_code_redemption(data, grant, client_id=client.client_id, now=now)
-        account = await self._storage.accounts.by_subject(data.subject)
+        account = await tx.accounts.by_subject(data.subject)
         if account is None or account.disabled:
             raise InvalidGrant("the End-User's account is no longer active")
 
-        family = code_family(code_hash)
+        family = code_family(code.code_hash)
         context: dict[str, Any] = {
             "sid": data.sid,
             "auth_time": data.auth_time,
@@ -207,6 +287,7 @@ class TokenService:
             },
             family_id=family,
             authentication=Authentication(data.auth_time, data.acr, tuple(data.amr)),
+            keyring=keys,
         )
         refresh = None
         if refresh_allowed(client, data.scopes):
@@ -217,27 +298,8 @@ class TokenService:
                 data=context,
                 family_id=family,
             )
-        await self._issuer.store(access, *([refresh] if refresh else []))
-        id_token = None
-        if OPENID in data.scopes:
-            id_token = await self._id_token(
-                client,
-                account.claims,
-                data.subject,
-                context,
-                nonce=data.nonce,
-                access_token=access.value,
-            )
-        self._audit_issued(
-            client, data.subject, "authorization_code", data.scopes, refresh, id_token
-        )
-        return token_response(
-            access_token=access.value,
-            expires_in=access.expires_in,
-            scope=data.scopes,
-            id_token=id_token,
-            refresh_token=refresh.value if refresh else None,
-        )
+        await self._issuer.store(access, *([refresh] if refresh else []), into=tx.tokens)
+        return _CodeTokens(data, account.claims, context, access, refresh)
 
     def _audit_issued(
         self,
@@ -290,13 +352,9 @@ class TokenService:
         if not grant.scopes:
             # The common case burns the token at once, one statement: with nothing to narrow,
             # no check needs the stored token first.
-            used = await self._storage.tokens.use_refresh(
-                token_hash, client_id=client.client_id, now=now
-            )
-            if used is not None:
-                return await self._rotate(
-                    client, grant.refresh_token, used, tuple(used.scope.split())
-                )
+            rotated = await self._burn_and_rotate(client, grant.refresh_token, token_hash, None)
+            if rotated is not None:
+                return await self._refresh_response(client, rotated)
         existing = await self._storage.tokens.get(token_hash)
         invalid = InvalidGrant("the refresh token is not valid")
         if existing is None or existing.kind != "refresh" or existing.client_id != client.client_id:
@@ -308,12 +366,10 @@ class TokenService:
             raise InvalidGrant("the refresh token was already used")
         # A narrowed scope is checked before the token is burned: invalid_scope leaves it live.
         scopes = narrow_scopes(grant.scopes, tuple(existing.scope.split()))
-        used = None
+        rotated = None
         if existing.used_at is None:
-            used = await self._storage.tokens.use_refresh(
-                token_hash, client_id=client.client_id, now=now
-            )
-        if used is None:
+            rotated = await self._burn_and_rotate(client, grant.refresh_token, token_hash, scopes)
+        if rotated is None:
             # Already rotated: a retry within the grace period gets the same successor;
             # anything else means a copy of the token is in other hands (RFC 9700 §4.14).
             retried = await self._retry_within_grace(client, grant, existing, scopes)
@@ -321,7 +377,35 @@ class TokenService:
                 return retried
             await self._revoke_family(existing, now)
             raise InvalidGrant("the refresh token was already used")
-        return await self._rotate(client, grant.refresh_token, used, scopes)
+        return await self._refresh_response(client, rotated)
+
+    async def _burn_and_rotate(
+        self,
+        client: Client,
+        presented: str,
+        token_hash: str,
+        scopes: tuple[str, ...] | None,
+    ) -> _Rotation | None:
+        """Burn the refresh token and store its successors in one transaction (a concurrent
+        reuse waits for the commit, then revokes a family that holds them); None when the
+        token was not there to burn. `scopes` None keeps the token's own."""
+        failure: OAuthError | None = None
+        rotation = None
+        keys = await self._keys_for_access_tokens(client)
+        async with self._storage.grant_transaction() as tx:
+            used = await tx.tokens.use_refresh(
+                token_hash, client_id=client.client_id, now=self._clock.now()
+            )
+            if used is not None:
+                try:
+                    rotation = await self._rotate(
+                        tx, client, presented, used, scopes or tuple(used.scope.split()), keys
+                    )
+                except OAuthError as exc:
+                    failure = exc  # the token stays burned: commit, then raise
+        if failure is not None:
+            raise failure
+        return rotation
 
     def _successor(self, label: str, refresh_token: str) -> str | None:
         """With a grace period, successors are derived from the old token under the secret
@@ -331,15 +415,21 @@ class TokenService:
         return derive_secret(self._settings.secret_key, f"refresh-rotation:{label}", refresh_token)
 
     async def _rotate(
-        self, client: Client, presented: str, used: StoredToken, scopes: tuple[str, ...]
-    ) -> dict[str, Any]:
+        self,
+        tx: GrantWrites,
+        client: Client,
+        presented: str,
+        used: StoredToken,
+        scopes: tuple[str, ...],
+        keys: KeyRing | None,
+    ) -> _Rotation:
         subject = used.subject
-        account = await self._storage.accounts.by_subject(subject) if subject else None
+        account = await tx.accounts.by_subject(subject) if subject else None
         if subject is None or account is None or account.disabled:
             raise InvalidGrant("the End-User's account is no longer active")
         family = used.family_id or new_secret(16)
         access = await self._refreshed_access_token(
-            client, used, scopes, family, value=self._successor("access", presented)
+            client, used, scopes, family, value=self._successor("access", presented), keys=keys
         )
         rotated = self._issuer.refresh_token(
             client_id=client.client_id,
@@ -350,9 +440,9 @@ class TokenService:
             expires_at=used.expires_at,
             value=self._successor("refresh", presented),
         )
-        await self._issuer.store(access, rotated)
-        return await self._refresh_response(
-            client, account.claims, used, scopes, access.value, access.expires_in, rotated.value
+        await self._issuer.store(access, rotated, into=tx.tokens)
+        return _Rotation(
+            account.claims, used, scopes, access.value, access.expires_in, rotated.value
         )
 
     async def _refreshed_access_token(
@@ -363,6 +453,7 @@ class TokenService:
         family: str,
         *,
         value: str | None,
+        keys: KeyRing | None = None,
     ) -> IssuedToken:
         """The access token a refresh gives, in the refresh token's family (not yet stored)."""
         return await self._issuer.access_token(
@@ -377,24 +468,18 @@ class TokenService:
             family_id=family,
             value=value,
             authentication=Authentication.from_context(used.data),
+            keyring=keys,
         )
 
-    async def _refresh_response(
-        self,
-        client: Client,
-        account_claims: Mapping[str, Any],
-        family: StoredToken,
-        scopes: tuple[str, ...],
-        access_token: str,
-        expires_in: int,
-        refresh_token: str,
-    ) -> dict[str, Any]:
+    async def _refresh_response(self, client: Client, rotation: _Rotation) -> dict[str, Any]:
+        family, scopes = rotation.family, rotation.scopes
+        access_token, refresh_token = rotation.access_token, rotation.refresh_token
         id_token = None
         if OPENID in scopes and family.subject is not None:
             # Core §12.2: same sub, auth_time of the original authentication; no new nonce.
             id_token = await self._id_token(
                 client,
-                account_claims,
+                rotation.account_claims,
                 family.subject,
                 family.data,
                 nonce=None,
@@ -403,7 +488,7 @@ class TokenService:
         self._audit_issued(client, family.subject, "refresh_token", scopes, refresh_token, id_token)
         return token_response(
             access_token=access_token,
-            expires_in=expires_in,
+            expires_in=rotation.expires_in,
             scope=scopes,
             id_token=id_token,
             refresh_token=refresh_token,
@@ -452,12 +537,14 @@ class TokenService:
                     return None
                 return await self._refresh_response(
                     client,
-                    account.claims,
-                    existing,
-                    scopes,
-                    access_value,
-                    max(1, access.expires_at - now),
-                    refresh_value,
+                    _Rotation(
+                        account.claims,
+                        existing,
+                        scopes,
+                        access_value,
+                        max(1, access.expires_at - now),
+                        refresh_value,
+                    ),
                 )
             await asyncio.sleep(0.05)
         return None

@@ -14,6 +14,7 @@ from typing import Any
 from idgate.clock import Clock
 from idgate.config import Settings
 from idgate.crypto.jwt import sign_jwt
+from idgate.crypto.keys import KeyRing
 from idgate.crypto.random import new_secret, secret_hash
 from idgate.protocol.access_token import (
     ACCESS_TOKEN_ALG,
@@ -103,9 +104,10 @@ class TokenIssuer:
         )
         return IssuedToken(value=value, expires_in=ttl, record=record)
 
-    async def store(self, *issued: IssuedToken) -> None:
-        """Store the tokens of one response, together: until then none of them is valid."""
-        await self._tokens.add_all(*(token.record for token in issued))
+    async def store(self, *issued: IssuedToken, into: TokenRepository | None = None) -> None:
+        """Store the tokens of one response, together: until then none of them is valid.
+        `into`: the tokens of a transaction (`Storage.grant_transaction`)."""
+        await (into or self._tokens).add_all(*(token.record for token in issued))
 
     async def access_token(
         self,
@@ -117,9 +119,10 @@ class TokenIssuer:
         family_id: str | None = None,
         value: str | None = None,
         authentication: Authentication | None = None,
+        keyring: KeyRing | None = None,
     ) -> IssuedToken:
         """A new access token, not yet stored (see `store`): opaque, or a JWT when the client
-        asked for them.
+        asked for them (signed with `keyring`, by default the current one).
 
         `value` fixes an opaque token's value (a derived refresh successor); a JWT cannot be
         derived again, so it is ignored there. `authentication` feeds a JWT's `auth_time`,
@@ -140,7 +143,7 @@ class TokenIssuer:
                 scopes=scopes,
                 authentication=authentication,
             )
-            key = (await self._keys.keyring()).signing_key(ACCESS_TOKEN_ALG)
+            key = (keyring or await self._keys.keyring()).signing_key(ACCESS_TOKEN_ALG)
             value = sign_jwt(claims, key, typ=ACCESS_TOKEN_TYP)
             # Introspection reports the JWT's own audience.
             data = {**data, "aud": audience}
@@ -155,6 +158,9 @@ class TokenIssuer:
             value=value,
             now=now,
         )
+
+    async def keyring(self) -> KeyRing:
+        return await self._keys.keyring()
 
     @staticmethod
     def issues_jwt_access_tokens(client: Client) -> bool:

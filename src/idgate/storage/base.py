@@ -7,6 +7,7 @@ sees a usable secret. Single-use things are consumed by one atomic operation.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -301,6 +302,19 @@ class ProviderSecretRepository(Protocol):
         ...
 
 
+class GrantWrites(Protocol):
+    """Codes, tokens and accounts inside one transaction (`Storage.grant_transaction`).
+    Inside it nothing else may touch the database: on PostgreSQL the transaction holds a
+    pooled connection, and waiting for a second one could wait forever."""
+
+    @property
+    def codes(self) -> CodeRepository: ...
+    @property
+    def tokens(self) -> TokenRepository: ...
+    @property
+    def accounts(self) -> AccountRepository: ...
+
+
 class Storage(Protocol):
     """Everything the provider reads and writes, plus the database's own life cycle."""
 
@@ -318,6 +332,12 @@ class Storage(Protocol):
     registration_access_tokens: RegistrationAccessTokenRepository
     pushed_requests: PushedRequestRepository
     provider_secrets: ProviderSecretRepository
+
+    def grant_transaction(self) -> AbstractAsyncContextManager[GrantWrites]:
+        """Burn a code or refresh token and store what it gives in one transaction, committed
+        when the block ends (rolled back if it raises). A concurrent redemption of the same
+        code or token waits for the commit, so a replay sees the winner's tokens to revoke."""
+        ...
 
     async def ping(self) -> None:
         """Raise DatabaseUnavailable when the database cannot answer."""

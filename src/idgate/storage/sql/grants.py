@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from idgate.storage.base import Redemption, StoredCode, StoredToken, TokenKind
 from idgate.storage.sql.db import Row, Statement, sql
-from idgate.storage.sql.repositories import Repository, dump
+from idgate.storage.sql.repositories import StatementRepository, dump
 
 _CODE_COLUMNS = "code_hash, client_id, data, created_at, expires_at, consumed_at"
 _INSERT_CODE = sql(
@@ -106,7 +106,7 @@ def _token_params(token: StoredToken, n: int) -> Mapping[str, Any]:
     }
 
 
-class SqlCodeRepository(Repository):
+class SqlCodeRepository(StatementRepository):
     async def add(self, code: StoredCode) -> None:
         await self._db.run(
             _INSERT_CODE,
@@ -127,7 +127,7 @@ class SqlCodeRepository(Repository):
         return Redemption(code=None, replayed=seen is not None)
 
 
-class SqlTokenRepository(Repository):
+class SqlTokenRepository(StatementRepository):
     async def add(self, token: StoredToken) -> None:
         await self.add_all(token)
 

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from idgate.protocol.clients import Client, ClientMetadata, parse_client_metadata
 from idgate.storage.base import Account, AlreadyExists, KeyState, StoredKey
-from idgate.storage.sql.db import Conflict, Database, Row, sql
+from idgate.storage.sql.db import Conflict, Database, Executor, Row, sql
 
 
 def dump(value: Any) -> str:
@@ -17,6 +17,13 @@ def dump(value: Any) -> str:
 
 class Repository:
     def __init__(self, db: Database) -> None:
+        self._db = db
+
+
+class StatementRepository:
+    """A repository that only runs statements, so it works inside a transaction too."""
+
+    def __init__(self, db: Executor) -> None:
         self._db = db
 
 
@@ -109,7 +116,7 @@ _SET_DISABLED = sql("UPDATE accounts SET disabled = :value WHERE username = :use
 _SET_CLAIMS = sql("UPDATE accounts SET claims = :value WHERE username = :username")
 
 
-class SqlAccountRepository(Repository):
+class SqlAccountRepository(StatementRepository):
     @staticmethod
     def _account(row: Row) -> Account:
         return Account(

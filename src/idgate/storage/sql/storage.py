@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
 from idgate.storage.base import (
     AccountRepository,
     ClientRepository,
@@ -41,6 +45,13 @@ from idgate.storage.sql.sessions import (
 _PING = sql("SELECT 1 AS alive")
 
 
+@dataclass(frozen=True, slots=True)
+class _GrantWrites:
+    codes: SqlCodeRepository
+    tokens: SqlTokenRepository
+    accounts: SqlAccountRepository
+
+
 class SqlStorage:
     clients: ClientRepository
     accounts: AccountRepository
@@ -78,6 +89,13 @@ class SqlStorage:
     @property
     def dialect(self) -> str:
         return self.db.dialect
+
+    @contextlib.asynccontextmanager
+    async def grant_transaction(self) -> AsyncIterator[_GrantWrites]:
+        async with self.db.transaction() as tx:
+            yield _GrantWrites(
+                SqlCodeRepository(tx), SqlTokenRepository(tx), SqlAccountRepository(tx)
+            )
 
     async def ping(self) -> None:
         await self.db.one(_PING)
