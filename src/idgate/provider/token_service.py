@@ -1,8 +1,8 @@
 """The token endpoint's orchestration (RFC 6749 §3.2, §4.1.3, §4.4, §6; OIDC Core §3.1.3, §12).
 
 Client authentication first, then the grant. Codes and refresh tokens are single use by one
-atomic statement; a replayed code revokes what it produced, a reused refresh token revokes its
-whole family.
+atomic statement, committed together with the tokens they give; a replayed code revokes what it
+produced, a reused refresh token revokes its whole family.
 """
 
 from __future__ import annotations
