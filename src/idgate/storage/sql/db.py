@@ -198,22 +198,8 @@ class SqliteDatabase:
     async def run(self, statement: Statement, params: Params = _NO_PARAMS) -> int:
         return await self._retrying(lambda: self._change(statement, params))
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Executor]:
-        # IMMEDIATE takes the write lock first (waiting for it like any statement), so the
-        # transaction never fails half-way with SQLITE_BUSY when it first writes.
-        async with self._transaction_lock:
-            self._owner = asyncio.current_task()
-            try:
-                await self._retrying(lambda: self._statement("BEGIN IMMEDIATE"))
-                try:
-                    yield self
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._commit()
-            finally:
-                self._owner = None
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Executor]:
+        return _SqliteTransaction(self)
 
     def _statement(self, text: str) -> None:
         try:
@@ -237,6 +223,41 @@ class SqliteDatabase:
             # The last connection out folds the WAL back into the database file.
             self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self._conn.close()
+
+
+class _SqliteTransaction:
+    """BEGIN IMMEDIATE … COMMIT on the process's one connection. A class, not a generator
+    context manager: it is on the token endpoint's path. IMMEDIATE takes the write lock first
+    (waiting for it like any statement), so the transaction never fails half-way with
+    SQLITE_BUSY when it first writes."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def __aenter__(self) -> SqliteDatabase:
+        db = self._db
+        await db._transaction_lock.acquire()
+        db._owner = asyncio.current_task()
+        try:
+            await db._retrying(lambda: db._statement("BEGIN IMMEDIATE"))
+        except BaseException:
+            db._owner = None
+            db._transaction_lock.release()
+            raise
+        return db
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        db = self._db
+        try:
+            if exc_type is None:
+                db._commit()
+            else:
+                db._conn.execute("ROLLBACK")
+        finally:
+            db._owner = None
+            db._transaction_lock.release()
 
 
 def _translated_sqlite(exc: sqlite3.OperationalError) -> Exception:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from idgate.storage.base import (
     AccountRepository,
     ClientRepository,
     CodeRepository,
     ConsentRepository,
+    GrantWrites,
     InitialAccessTokenRepository,
     InteractionRepository,
     KeyRepository,
@@ -47,9 +48,34 @@ _PING = sql("SELECT 1 AS alive")
 
 @dataclass(frozen=True, slots=True)
 class _GrantWrites:
-    codes: SqlCodeRepository
-    tokens: SqlTokenRepository
-    accounts: SqlAccountRepository
+    codes: CodeRepository
+    tokens: TokenRepository
+    accounts: AccountRepository
+
+
+class _GrantTransaction:
+    """`SqlStorage.grant_transaction`: the repositories over the transaction's executor (on
+    SQLite that is the database itself, so the storage's own repositories serve)."""
+
+    __slots__ = ("_db", "_own", "_tx")
+
+    def __init__(self, db: Database, own: _GrantWrites) -> None:
+        self._db = db
+        self._own = own
+        self._tx = db.transaction()
+
+    async def __aenter__(self) -> _GrantWrites:
+        executor = await self._tx.__aenter__()
+        if executor is self._db:
+            return self._own
+        return _GrantWrites(
+            SqlCodeRepository(executor),
+            SqlTokenRepository(executor),
+            SqlAccountRepository(executor),
+        )
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> bool | None:
+        return await self._tx.__aexit__(exc_type, exc, tb)
 
 
 class SqlStorage:
@@ -85,17 +111,14 @@ class SqlStorage:
         self.pushed_requests = SqlPushedRequestRepository(db)
         self.maintenance = SqlMaintenance(db)
         self.provider_secrets = SqlProviderSecretRepository(db)
+        self._own_grant_writes = _GrantWrites(self.codes, self.tokens, self.accounts)
 
     @property
     def dialect(self) -> str:
         return self.db.dialect
 
-    @contextlib.asynccontextmanager
-    async def grant_transaction(self) -> AsyncIterator[_GrantWrites]:
-        async with self.db.transaction() as tx:
-            yield _GrantWrites(
-                SqlCodeRepository(tx), SqlTokenRepository(tx), SqlAccountRepository(tx)
-            )
+    def grant_transaction(self) -> contextlib.AbstractAsyncContextManager[GrantWrites]:
+        return _GrantTransaction(self.db, self._own_grant_writes)
 
     async def ping(self) -> None:
         await self.db.one(_PING)
