@@ -58,17 +58,19 @@ def _routes(settings: Settings) -> list[BaseRoute]:
     if settings.metrics:
         optional.append(Route("/metrics", metrics.metrics))
     return [
-        *optional,
+        # The router tries routes in order: the busiest first.
+        Route("/token", token.token, methods=["POST"]),
+        Route("/authorize", authorize.authorize, methods=["GET", "POST"]),
+        Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
+        Route("/introspect", introspection.introspect, methods=["POST"]),
         Route("/.well-known/openid-configuration", metadata.openid_configuration),
         Route("/jwks", metadata.jwks),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
-        Route("/authorize", authorize.authorize, methods=["GET", "POST"]),
         Route("/interaction/{handle}", authorize.interaction),
         Route("/interaction/{handle}/login", authorize.login, methods=["POST"]),
         Route("/interaction/{handle}/consent", authorize.consent, methods=["POST"]),
         Route("/interaction/{handle}/cancel", authorize.cancel, methods=["POST"]),
-        Route("/token", token.token, methods=["POST"]),
         Route("/par", par.push, methods=["POST"]),
         Route("/register", register.register, methods=["POST"]),
         Route(
@@ -76,13 +78,12 @@ def _routes(settings: Settings) -> list[BaseRoute]:
             register.client_configuration,
             methods=["GET", "PUT", "DELETE"],
         ),
-        Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
-        Route("/introspect", introspection.introspect, methods=["POST"]),
         Route("/revoke", introspection.revoke, methods=["POST"]),
         Route("/logout", logout.end_session, methods=["GET", "POST"]),
         Route(logout.CONFIRM_PATH, logout.confirm, methods=["POST"]),
         Route("/check_session", session.check_session_iframe),
         Route(STYLESHEET_URL, _stylesheet),
+        *optional,
         Mount("/static", _static_files(settings), name="static"),
     ]
 

@@ -8,9 +8,10 @@ allowing any origin exposes nothing a caller could not get without a browser.
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from idgate.web.security import CORS_HEADERS
 
 CORS_PATHS = frozenset(
     {"/.well-known/openid-configuration", "/jwks", "/token", "/revoke", "/userinfo"}
@@ -21,6 +22,11 @@ _PREFLIGHT = {
     "Access-Control-Allow-Headers": "Authorization, Content-Type",
     "Access-Control-Max-Age": "600",
 }
+# Added to the answer by `SecurityHeaders`, which wraps every response's headers once.
+_ANSWER_HEADERS = (
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-expose-headers", b"WWW-Authenticate"),
+)
 
 
 class Cors:
@@ -31,16 +37,10 @@ class Cors:
         if scope["type"] != "http" or scope["path"] not in CORS_PATHS:
             await self.app(scope, receive, send)
             return
-        headers = {k.lower(): v for k, v in scope["headers"]}
-        if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
+        if scope["method"] == "OPTIONS" and any(
+            name.lower() == b"access-control-request-method" for name, _ in scope["headers"]
+        ):
             await Response(status_code=204, headers=_PREFLIGHT)(scope, receive, send)
             return
-
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
-                response_headers.setdefault("Access-Control-Allow-Origin", "*")
-                response_headers.setdefault("Access-Control-Expose-Headers", "WWW-Authenticate")
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors)
+        scope[CORS_HEADERS] = _ANSWER_HEADERS
+        await self.app(scope, receive, send)
