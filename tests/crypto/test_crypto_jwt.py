@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from idgate.crypto import jwt as jwt_module
 from idgate.crypto.errors import CryptoError, InvalidJWT
@@ -126,6 +127,15 @@ def test_signature_is_over_header_and_payload(keys: dict[str, SigningKey], alg: 
         pem.verify(signature, signing_input, pad, hashes.SHA256())
     else:
         assert len(signature) == 64  # ES256: R || S, 32 octets each (RFC 7518 §3.4)
+        point = ec.EllipticCurvePublicNumbers(
+            int.from_bytes(base64.urlsafe_b64decode(public["x"] + "="), "big"),
+            int.from_bytes(base64.urlsafe_b64decode(public["y"] + "="), "big"),
+            ec.SECP256R1(),
+        ).public_key()
+        der = encode_dss_signature(
+            int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+        )
+        point.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
     assert json.loads(base64.urlsafe_b64decode(payload_b64 + "==")) == CLAIMS
 
 
@@ -482,7 +492,8 @@ def test_private_key_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     for _ in range(5):
         sign_jwt(CLAIMS, key)
     assert calls == []
-    jwt_module._private_keys.clear()  # a lost cache is only slower
+    jwt_module._private_keys.clear()  # lost caches are only slower
+    jwt_module._signers.clear()
     for _ in range(5):
         sign_jwt(CLAIMS, key)
     assert calls == ["RSA"]
