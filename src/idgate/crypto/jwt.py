@@ -33,6 +33,7 @@ from joserfc.errors import JoseError, UnsupportedAlgorithmError
 from joserfc.jwa import JWSAlgModel
 from joserfc.jwk import ECKey, JWKRegistry, Key, OctKey, OKPKey, RSAKey, thumbprint
 
+from idgate import json_codec
 from idgate.crypto.errors import CryptoError, InvalidJWT
 
 if TYPE_CHECKING:
@@ -117,15 +118,12 @@ def sign_jwt(claims: Mapping[str, Any], key: SigningKey, *, typ: str | None = "J
         if typ is not None:
             fields["typ"] = typ
         header = signer.headers[typ] = _b64encode(_json_bytes(fields)) + b"."
-    try:
-        signing_input = header + _b64encode(_json_bytes(dict(claims)))
-    except ValueError as exc:
-        raise CryptoError(f"cannot sign with alg {key.alg}: {type(exc).__name__}") from None
+    signing_input = header + _b64encode(_json_bytes(dict(claims)))
     return (signing_input + b"." + _b64encode(signer.sign(signing_input))).decode("ascii")
 
 
 def _json_bytes(value: Mapping[str, Any]) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return json_codec.dumps(value)
 
 
 def _b64encode(data: bytes) -> bytes:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.responses import Response
 
+from idgate import json_codec
 from idgate.protocol.errors import InvalidClient, OAuthError, TooManyRequests
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def json_bytes(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    return json_codec.dumps(data)
 
 
 def json_response(

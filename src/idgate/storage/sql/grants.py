@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, cast
 
+from idgate import json_codec
 from idgate.storage.base import Redemption, StoredCode, StoredToken, TokenKind
 from idgate.storage.sql.db import Row, Statement, sql
 from idgate.storage.sql.repositories import StatementRepository, dump
@@ -62,7 +62,7 @@ def _code(row: Row) -> StoredCode:
     return StoredCode(
         code_hash=row["code_hash"],
         client_id=row["client_id"],
-        data=json.loads(row["data"]),
+        data=json_codec.loads(row["data"]),
         created_at=row["created_at"],
         expires_at=row["expires_at"],
         consumed_at=row["consumed_at"],
@@ -76,7 +76,7 @@ def _token(row: Row) -> StoredToken:
         client_id=row["client_id"],
         subject=row["subject"],
         scope=row["scope"],
-        data=json.loads(row["data"]),
+        data=json_codec.loads(row["data"]),
         created_at=row["created_at"],
         expires_at=row["expires_at"],
         family_id=row["family_id"],

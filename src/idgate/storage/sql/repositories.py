@@ -6,13 +6,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+from idgate import json_codec
 from idgate.protocol.clients import Client, ClientMetadata, parse_client_metadata
 from idgate.storage.base import Account, AlreadyExists, KeyState, StoredKey
 from idgate.storage.sql.db import Conflict, Database, Executor, Row, sql
 
 
 def dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return json_codec.dumps_sorted(value)
 
 
 class Repository:
@@ -55,7 +56,7 @@ class SqlClientRepository(Repository):
         metadata = self._parsed.get(text)
         if metadata is None:
             # Stored metadata passed validation when written; parsing again keeps one path.
-            metadata = parse_client_metadata(json.loads(text))
+            metadata = parse_client_metadata(json_codec.loads(text))
             if len(self._parsed) >= _PARSED_METADATA_MAX:
                 self._parsed.clear()
             self._parsed[text] = metadata
@@ -123,7 +124,7 @@ class SqlAccountRepository(StatementRepository):
             subject=row["subject"],
             username=row["username"],
             password_hash=row["password_hash"],
-            claims=json.loads(row["claims"]),
+            claims=json_codec.loads(row["claims"]),
             disabled=bool(row["disabled"]),
             created_at=row["created_at"],
         )
