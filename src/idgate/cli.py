@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import os
 import signal
 import sys
@@ -125,10 +126,29 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     )
 
 
+class OneLineWarnings(logging.Filter):
+    """A library's warning that carries a traceback says what failed in one line instead.
+
+    While the database is down, asyncpg retries its pool's connection floor with a growing
+    pause and logs each failure with the whole stack of its connect call; the reason
+    ("ConnectionRefusedError: …") is what an operator needs, the stack is noise in the log
+    an outage is investigated from. Errors keep their traceback: those are bugs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and record.levelno < logging.ERROR:
+            failure = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(failure).__name__}: {failure})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def _log_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
+        "filters": {"one_line_warnings": {"()": OneLineWarnings}},
         "formatters": {
             "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
             # Audit records are JSON lines already (provider/audit.py): printed bare.
@@ -140,6 +160,13 @@ def _log_config(level: str) -> dict[str, Any]:
                 "formatter": "plain",
                 "stream": "ext://sys.stderr",
             },
+            # A handler's filters also see the records of child loggers (asyncpg.pool).
+            "library": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "stream": "ext://sys.stderr",
+                "filters": ["one_line_warnings"],
+            },
             "audit": {
                 "class": "logging.StreamHandler",
                 "formatter": "json_line",
@@ -150,6 +177,7 @@ def _log_config(level: str) -> dict[str, Any]:
             "idgate": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
             "idgate.audit": {"handlers": ["audit"], "level": level.upper(), "propagate": False},
             "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "asyncpg": {"handlers": ["library"], "level": level.upper(), "propagate": False},
         },
     }
 
