@@ -114,16 +114,17 @@ def login_page(browser: httpx.Client, client: Client, **extra: str) -> httpx.Res
 
 
 def sign_in(browser: httpx.Client, client: Client, **extra: str) -> str:
-    """Log in (and approve consent when asked); the authorization code."""
-    page = login_page(browser, client, **extra)
-    (form, *_) = parse_forms(page.text)
-    done = browser.post(
-        form.action, data={**form.fields, "username": "alice", "password": PASSWORD}
-    )
+    """Log in (and approve consent when asked) unless the session suffices; the code."""
+    done = browser.get("/authorize", params=authorize_params(client, **extra))
+    if done.headers["location"].startswith("/"):
+        (form, *_) = parse_forms(browser.get(done.headers["location"]).text)
+        credentials = {"username": "alice", "password": PASSWORD}
+        done = browser.post(form.action, data={**form.fields, **credentials})
     if done.status_code == 200 and 'name="decision"' in done.text:
         consent = next(f for f in parse_forms(done.text) if "approve" in f.buttons["decision"])
         done = browser.post(consent.action, data={**consent.fields, "decision": "approve"})
     assert done.status_code in (302, 303), done.text
+    assert done.headers["location"].startswith(CALLBACK), done.headers
     return response_params(done.headers["location"])["code"]
 
 
