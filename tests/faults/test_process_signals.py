@@ -165,4 +165,3 @@ def test_sigterm_lets_requests_in_flight_finish_and_exits_0(database_url: str) -
     assert all(body["active"] for _, body in answers[2:])
     assert code == 0, output
     assert "Traceback" not in output, output
-
