@@ -162,7 +162,11 @@ def outage_and_recovery(
         assert_unavailable_json(
             person.post("/introspect", data={"token": tokens["access_token"]}, auth=client.auth)
         )
+        assert_unavailable_json(
+            person.post("/revoke", data={"token": tokens["access_token"]}, auth=client.auth)
+        )
         assert_unavailable_page(person.get("/authorize", params={"client_id": client.client_id}))
+        assert_unavailable_page(person.get("/logout", params={"id_token_hint": tokens["id_token"]}))
         assert_unavailable_page(stranger.get(login_form.action.removesuffix("/login")))
         assert_unavailable_page(
             stranger.post(
