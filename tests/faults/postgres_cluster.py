@@ -100,7 +100,13 @@ class PostgresCluster:
         base = Path(tempfile.mkdtemp(prefix="idgate-faults-pg-"))
         try:
             if os.geteuid() == 0:
-                user = pwd.getpwnam(UNPRIVILEGED_USER)
+                try:
+                    user = pwd.getpwnam(UNPRIVILEGED_USER)
+                except KeyError:
+                    raise ClusterUnavailable(
+                        f"running as root, and there is no user {UNPRIVILEGED_USER!r} to run "
+                        "PostgreSQL as"
+                    ) from None
                 os.chown(base, user.pw_uid, user.pw_gid)
             cluster = cls(base, free_port())
             try:
