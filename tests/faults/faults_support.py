@@ -23,8 +23,11 @@ CALLBACK = "https://rp.example/cb"
 class Server(ServerProcess):
     """A server process whose output is collected by a thread, so it never blocks."""
 
-    def __init__(self, database_url: str, *, env: dict[str, str] | None = None) -> None:
-        super().__init__(database_url, env=env)
+    def __init__(
+        self, database_url: str, *, env: dict[str, str] | None = None, workers: int = 1
+    ) -> None:
+        super().__init__(database_url, env=env, workers=workers)
+        self.workers = workers
         self._output: list[str] = []
         self._reader: threading.Thread | None = None
 
@@ -57,7 +60,7 @@ class Server(ServerProcess):
 
     def successor(self) -> Server:
         """A new process for the same address and settings (the same issuer), not started."""
-        again = Server(self.env["IDGATE_DATABASE_URL"])
+        again = Server(self.env["IDGATE_DATABASE_URL"], workers=self.workers)
         again.port, again.url, again.env = self.port, self.url, dict(self.env)
         return again
 
