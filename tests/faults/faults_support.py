@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,7 @@ class Server(ServerProcess):
             self.process.send_signal(sig or signal.SIGTERM)
         try:
             self.process.wait(timeout)
-        except Exception:
+        except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
         if self._reader is not None:
