@@ -212,9 +212,19 @@ def test_a_schema_newer_than_this_idgate_is_refused(database_url: str) -> None:
         finally:
             await db.close()
 
+    async def stamped() -> list[str]:
+        db = await open_database(database_url)
+        try:
+            rows = await db.all(sql("SELECT version_num FROM alembic_version"))
+            return [row["version_num"] for row in rows]
+        finally:
+            await db.close()
+
     asyncio.run(stamp_future())
-    for command in (("serve", "--port", "1"), ("migrate",)):
+    for command in (("serve", "--port", "1"), ("migrate",), ("user", "list")):
         assert_clean_failure(idgate(database_url, *command), "9999_from_the_future", "newer")
+    # Refused before anything ran: not stamped back, not migrated "down" to what it knows.
+    assert asyncio.run(stamped()) == ["9999_from_the_future"]
 
 
 def test_config_file_and_environment(tmp_path: Path) -> None:

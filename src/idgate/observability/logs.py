@@ -65,6 +65,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=True, separators=(",", ":"), default=str)
 
 
+class OneLineWarnings(logging.Filter):
+    """A library's warning that carries a traceback says what failed in one line instead.
+
+    While the database is down, asyncpg retries its pool's connection floor with a growing
+    pause and logs each failure with the whole stack of its connect call; the reason
+    ("ConnectionRefusedError: …") is what an operator needs, the stack is noise in the log
+    an outage is investigated from. Errors keep their traceback: those are bugs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and record.levelno < logging.ERROR:
+            failure = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(failure).__name__}: {failure})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def logging_config(level: str, log_format: LogFormat) -> dict[str, Any]:
     """A `logging.config.dictConfig` document for idgate's and uvicorn's loggers."""
     level = level.upper()
@@ -77,23 +95,32 @@ def logging_config(level: str, log_format: LogFormat) -> dict[str, Any]:
             "audit": {"format": "%(message)s"},
         }
 
-    def handler(formatter: str) -> dict[str, Any]:
+    def handler(formatter: str, *filters: str) -> dict[str, Any]:
         return {
             "class": "logging.StreamHandler",
             "formatter": formatter,
-            "filters": ["request_id"],
+            "filters": ["request_id", *filters],
             "stream": "ext://sys.stderr",
         }
 
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": RequestIdFilter}},
+        "filters": {
+            "request_id": {"()": RequestIdFilter},
+            "one_line_warnings": {"()": OneLineWarnings},
+        },
         "formatters": formatters,
-        "handlers": {"stderr": handler("main"), "audit": handler("audit")},
+        # A handler's filters also see the records of child loggers (asyncpg.pool).
+        "handlers": {
+            "stderr": handler("main"),
+            "audit": handler("audit"),
+            "library": handler("main", "one_line_warnings"),
+        },
         "loggers": {
             "idgate": {"handlers": ["stderr"], "level": level, "propagate": False},
             AUDIT_LOGGER: {"handlers": ["audit"], "level": level, "propagate": False},
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "asyncpg": {"handlers": ["library"], "level": level, "propagate": False},
         },
     }

@@ -291,7 +291,21 @@ def _is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.PostgresError):
         sqlstate = getattr(exc, "sqlstate", None)
         return isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
-    return isinstance(exc, (asyncpg.InterfaceError, OSError, TimeoutError, ConnectionError))
+    # InternalClientError is asyncpg's protocol state machine refusing a statement. A server
+    # that shuts down ends its idle sessions with an unsolicited FATAL (57P01); the connection
+    # that got it sits in an error state until its socket's close is seen, and the pool can
+    # hand it out in between ("cannot switch to state 12; another operation (2) is in
+    # progress", seen under load on uvloop). The connection is dying, not the statement wrong.
+    return isinstance(
+        exc,
+        (
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+            OSError,
+            TimeoutError,
+            ConnectionError,
+        ),
+    )
 
 
 @contextlib.contextmanager
