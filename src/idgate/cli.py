@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import logging
 import os
 import signal
 import sys

@@ -1,15 +1,12 @@
 """Real `idgate serve` processes and a scripted browser for the fault tests.
 
-`Server` is `idgate.testing.ServerProcess` with its output read as it comes: a server that
-logs an outage for a while would otherwise fill the pipe and block on its own stderr.
+`Server` is `idgate.testing.ServerProcess` (which reads the server's output as it comes, so a
+server logging an outage never blocks on a full pipe) that a successor can follow.
 """
 
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,42 +19,17 @@ CALLBACK = "https://rp.example/cb"
 
 
 class Server(ServerProcess):
-    """A server process whose output is collected by a thread, so it never blocks."""
+    """A server process that can be followed by another on the same address."""
 
     def __init__(
         self, database_url: str, *, env: dict[str, str] | None = None, workers: int = 1
     ) -> None:
         super().__init__(database_url, env=env, workers=workers)
         self.workers = workers
-        self._output: list[str] = []
-        self._reader: threading.Thread | None = None
 
     def start(self, timeout: float = 30.0) -> Server:
         super().start(timeout)
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
         return self
-
-    def _drain(self) -> None:
-        for line in self.process.stdout:
-            self._output.append(line)
-
-    def stop(self, sig: int | None = None, timeout: float = 20.0) -> tuple[int, str]:
-        """Send `sig` (SIGTERM by default); the exit status and everything it printed."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig or signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self._reader is not None:
-            self._reader.join(timeout=5)
-        self.process.stdout.close()
-        return self.process.returncode, "".join(self._output)
-
-    def output(self) -> str:
-        return "".join(self._output)
 
     def successor(self) -> Server:
         """A new process for the same address and settings (the same issuer), not started."""

@@ -128,7 +128,7 @@ def test_a_database_outage_is_503_and_service_recovers_without_a_restart(
     assert 503 in statuses, "the load never saw the outage"
     assert statuses <= {200, 302, 303, 400, 503}, (
         [a for a in answers if a.status == 500],
-        server.output(),
+        server.output,
     )
     for answer in answers:
         assert "Traceback" not in answer.body, answer
@@ -136,8 +136,8 @@ def test_a_database_outage_is_503_and_service_recovers_without_a_restart(
             assert '"temporarily_unavailable"' in answer.body, answer
         if answer.status == 503 and answer.path == "/authorize":
             assert answer.content_type.startswith("text/html"), answer
-    assert server.process.returncode == 0, server.output()
-    assert "Traceback" not in server.output(), server.output()
+    assert server.process.returncode == 0, server.output
+    assert "Traceback" not in server.output, server.output
 
 
 def outage_and_recovery(
