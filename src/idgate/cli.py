@@ -43,8 +43,10 @@ class Failure(click.ClickException):
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
-    except DatabaseUnavailable:
-        raise Failure("cannot reach the database; check IDGATE_DATABASE_URL") from None
+    except DatabaseUnavailable as exc:
+        raise Failure(
+            f"cannot reach the database{_driver_reason(exc)}; check IDGATE_DATABASE_URL"
+        ) from None
     except (
         ConfigError,
         InvalidDatabaseUrl,
@@ -56,6 +58,16 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         raise Failure(str(exc)) from None
     except OAuthError as exc:
         raise Failure(exc.description or exc.error) from None
+
+
+def _driver_reason(exc: BaseException) -> str:
+    """What the driver said at the bottom of the chain ("…rejected SSL upgrade"), as ": …".
+
+    Drivers name hosts, users and files there, never passwords."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    lines = str(exc).strip().splitlines()
+    return f": {lines[0]}" if lines else ""
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:

@@ -189,6 +189,18 @@ def test_keys(database_url: str) -> None:
     assert added["state"] == "current"
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_libpq_sslmode_in_the_database_url(database_url: str) -> None:
+    # The test server has no TLS: `prefer` falls back to plain text, `require` cannot connect.
+    assert "already up to date" in ok(idgate(f"{database_url}?sslmode=prefer", "migrate"))
+    (key,) = json.loads(ok(idgate(f"{database_url}?sslmode=disable", "keys", "list")))
+    assert key["state"] == "current"
+    for command in (("keys", "list"), ("migrate",), ("serve", "--port", "1")):
+        refused = idgate(f"{database_url}?sslmode=require", *command)
+        assert_clean_failure(refused, "cannot reach the database: ", "SSL")
+
+
 def test_migrate_is_idempotent(database_url: str) -> None:
     assert "already up to date" in ok(idgate(database_url, "migrate"))
 
@@ -254,6 +266,9 @@ def test_config_file_and_environment(tmp_path: Path) -> None:
         ("not a url", "malformed"),
         ("postgresql://127.0.0.1:1/nowhere", "cannot reach the database"),
         ("sqlite:////nonexistent-dir/x/y.db", "cannot reach the database"),
+        ("postgresql://127.0.0.1/db?sslmode=on", "sslmode='on'"),
+        ("postgresql://127.0.0.1/db?ssl=require", "'ssl' is not supported"),
+        ("postgresql://127.0.0.1/db?connect_timeout=5", "'connect_timeout' is not supported"),
     ],
 )
 def test_bad_database_url_is_one_clear_line(url: str, needle: str) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from idgate.storage.base import StorageError
 from idgate.storage.sql.db import Database, PostgresDatabase, SqliteDatabase
 from idgate.storage.sql.errors import translate_errors
+from idgate.storage.sql.url_parameters import postgres_url_problem
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any fixed number: all idgate processes serialise their migrations on this advisory lock.
@@ -52,6 +54,9 @@ def async_url(database_url: str) -> str:
     if backend in ("postgresql", "postgres"):
         if not url.database:
             raise InvalidDatabaseUrl("PostgreSQL URL needs a database name: postgresql://host/db")
+        problem = postgres_url_problem(url.query)
+        if problem is not None:
+            raise InvalidDatabaseUrl(problem)
         return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     raise InvalidDatabaseUrl(
         f"unsupported database {backend!r}: idgate runs on sqlite:// and postgresql://"
@@ -83,12 +88,20 @@ def create_engine(database_url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    dsn = driver_dsn(database_url)
+
+    async def connect() -> Any:
+        # The dialect would pass the URL's parameters to asyncpg as keywords, which it does
+        # not take for sslmode & co.; given as a DSN, asyncpg reads them as libpq does, the
+        # same way as the request path's pool (db.py).
+        return await asyncpg.connect(dsn, timeout=5, command_timeout=30)
+
     return create_async_engine(
-        url,
+        make_url(url).set(query={}),
         pool_size=10,
         max_overflow=10,
         pool_pre_ping=True,
-        connect_args={"timeout": 5, "command_timeout": 30},
+        async_creator=connect,
     )
 
 
