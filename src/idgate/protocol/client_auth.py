@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import re
@@ -163,6 +164,10 @@ def _form_decode(part: str) -> str:
         raise InvalidClient("malformed Basic credentials", basic=True) from None
 
 
+# A client sends the same header with every request: its parse is kept (the parse only; the
+# secret is still checked against the stored hash each time). Malformed headers raise, and
+# raising is never cached.
+@functools.lru_cache(maxsize=1024)
 def parse_basic_header(authorization: str) -> SecretBasic:
     """Read `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
 
