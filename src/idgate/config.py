@@ -62,7 +62,7 @@ class Settings:
     registration_rate_window: int = 60
     # Introspection requests per authenticated client per window, and four times that per IP
     # (0: no limit); over it, 429 (SECURITY.md RES-03).
-    introspection_rate_limit: int = 6000
+    introspection_rate_limit: int = 60000
     introspection_rate_window: int = 60
     # Seconds between background purges of expired rows (each process, with jitter).
     cleanup_interval: int = 300
