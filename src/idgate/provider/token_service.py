@@ -54,6 +54,7 @@ from idgate.provider.tokens import IssuedToken, TokenIssuer, code_family
 from idgate.storage.base import GrantWrites, Storage, StoredCode, StoredToken
 
 ASYMMETRIC_ALGS = ("RS256", "PS256", "ES256", "EdDSA")
+HMAC_ALGS = ("HS256", "HS384", "HS512")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +78,6 @@ class _Rotation:
     access_token: str
     expires_in: int
     refresh_token: str
-
-
-HMAC_ALGS = ("HS256", "HS384", "HS512")
 
 
 class TokenService:
