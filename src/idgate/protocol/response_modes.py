@@ -14,15 +14,19 @@ characters comes back byte-exact. `state` comes from the `ResponseTarget` (RFC 6
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from idgate.protocol.errors import OAuthError
 
 ResponseMode = Literal["query", "fragment", "form_post"]
 RESPONSE_MODES: Final[tuple[ResponseMode, ...]] = ("query", "fragment", "form_post")
+
+# What `quote_plus` leaves as it is: codes, tokens and `iss` URLs without a path mostly are.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +76,19 @@ def build_response(target: ResponseTarget, fields: Mapping[str, str]) -> Authori
     if "#" in target.redirect_uri:
         # Registration refuses fragments (RFC 6749 §3.1.2); one here is a programming error.
         raise ValueError("a redirect_uri must not contain a fragment")
-    encoded = urlencode(pairs)
+    encoded = form_urlencoded(pairs)
     if target.response_mode == "fragment":
         return RedirectTo(f"{target.redirect_uri}#{encoded}")
     return RedirectTo(_append_query(target.redirect_uri, encoded))
+
+
+def form_urlencoded(pairs: Iterable[tuple[str, str]]) -> str:
+    """`urllib.parse.urlencode(pairs)`, without quoting what needs none."""
+    return "&".join(f"{_quoted(name)}={_quoted(value)}" for name, value in pairs)
+
+
+def _quoted(text: str) -> str:
+    return text if _UNRESERVED.fullmatch(text) else quote_plus(text)
 
 
 def _append_query(uri: str, encoded: str) -> str:

@@ -136,7 +136,6 @@ class TokenService:
         return client
 
     async def _verify(self, credentials: ClientCredentials, client: Client, *, basic: bool) -> None:
-        failed = InvalidClient("client authentication failed", basic=basic)
         match credentials:
             case PublicClient():
                 return
@@ -147,7 +146,7 @@ class TokenService:
                 if stored is None or not constant_time_equals(
                     secret_hash(credentials.client_secret), stored
                 ):
-                    raise failed
+                    raise InvalidClient("client authentication failed", basic=basic)
 
     async def _verify_assertion(self, assertion: str, client: Client) -> None:
         """RFC 7523 §3: signature, then claims, then one use per jti (across processes)."""

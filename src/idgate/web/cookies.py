@@ -17,6 +17,7 @@ Browsers refuse the prefix without https, so a development issuer on http goes w
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from starlette.requests import Request
@@ -34,8 +35,46 @@ _LOGOUT_CSRF_MAX_AGE = 600
 _BROWSER_MAX_AGE = 365 * 24 * 3600
 
 
+# The characters `http.cookies` writes unquoted (its `_LegalChars`), which our values are made
+# of (random base64url, hex digests); anything else goes through Starlette's own quoting.
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:]+")
+
+Samesite = Literal["lax", "strict", "none"]
+
+
 def _name(base: str, settings: Settings) -> str:
     return f"__Host-{base}" if settings.issuer_is_https else base
+
+
+def _set_cookie(
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    max_age: int,
+    path: str,
+    secure: bool,
+    httponly: bool,
+    samesite: Samesite,
+) -> None:
+    """The header Starlette's `set_cookie` writes, byte for byte, without building a
+    `http.cookies.SimpleCookie` (a tenth of an authorization response's time)."""
+    if not _PLAIN_VALUE.fullmatch(value):
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path=path,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+        )
+        return
+    header = (
+        f"{name}={value}{'; HttpOnly' if httponly else ''}; Max-Age={max_age}; Path={path}; "
+        f"SameSite={samesite}{'; Secure' if secure else ''}"
+    )
+    response.raw_headers.append((b"set-cookie", header.encode("latin-1")))
 
 
 def session_cookie_name(settings: Settings) -> str:
@@ -58,7 +97,8 @@ def browser_of(request: Request) -> Browser:
 def apply_cookies(response: Response, updates: CookieUpdates, settings: Settings) -> Response:
     secure = settings.issuer_is_https
     if updates.session is not None:
-        response.set_cookie(
+        _set_cookie(
+            response,
             session_cookie_name(settings),
             updates.session,
             max_age=settings.session_ttl,
@@ -68,7 +108,8 @@ def apply_cookies(response: Response, updates: CookieUpdates, settings: Settings
             samesite="lax",
         )
     if updates.browser is not None:
-        response.set_cookie(
+        _set_cookie(
+            response,
             browser_cookie_name(settings),
             updates.browser,
             max_age=_BROWSER_MAX_AGE,
@@ -86,13 +127,14 @@ def set_browser_state(response: Response, value: str | None, settings: Settings)
     if value is None:
         return response
     secure = settings.issuer_is_https
-    samesite: Literal["none", "lax"] = "none" if secure else "lax"
+    samesite: Samesite = "none" if secure else "lax"
     if value == "":
         response.delete_cookie(
             BROWSER_STATE_COOKIE, path="/", secure=secure, httponly=False, samesite=samesite
         )
         return response
-    response.set_cookie(
+    _set_cookie(
+        response,
         BROWSER_STATE_COOKIE,
         value,
         max_age=settings.session_ttl,
@@ -125,7 +167,8 @@ def set_logout_csrf(response: Response, token: str | None, settings: Settings) -
             LOGOUT_CSRF_COOKIE, path=LOGOUT_PATH, secure=secure, httponly=True, samesite="strict"
         )
         return response
-    response.set_cookie(
+    _set_cookie(
+        response,
         LOGOUT_CSRF_COOKIE,
         token,
         max_age=_LOGOUT_CSRF_MAX_AGE,
