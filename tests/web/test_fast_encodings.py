@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from idgate.protocol.errors import InvalidRequest
 from idgate.protocol.response_modes import form_urlencoded
-from idgate.web.cookies import _set_cookie
+from idgate.web.cookies import Samesite, _set_cookie
 from idgate.web.params import parse_urlencoded
 
 # Pieces that exercise every branch: separators, escapes valid and not, UTF-8 and not, '+'.
@@ -64,10 +64,27 @@ def test_response_parameters_are_encoded_as_urlencode_encodes_them() -> None:
 )
 def test_cookies_are_written_as_starlette_writes_them(value: str) -> None:
     ours, theirs = Response(), Response()
+    samesites: tuple[Samesite, ...] = ("lax", "strict", "none")
     for httponly in (True, False):
         for secure in (True, False):
-            for samesite in ("lax", "strict", "none"):
-                options = {"max_age": 60, "path": "/", "secure": secure, "httponly": httponly}
-                _set_cookie(ours, "name", value, samesite=samesite, **options)  # type: ignore[arg-type]
-                theirs.set_cookie("name", value, samesite=samesite, **options)  # type: ignore[arg-type]
+            for samesite in samesites:
+                _set_cookie(
+                    ours,
+                    "name",
+                    value,
+                    max_age=60,
+                    path="/",
+                    secure=secure,
+                    httponly=httponly,
+                    samesite=samesite,
+                )
+                theirs.set_cookie(
+                    "name",
+                    value,
+                    max_age=60,
+                    path="/",
+                    secure=secure,
+                    httponly=httponly,
+                    samesite=samesite,
+                )
     assert ours.raw_headers == theirs.raw_headers

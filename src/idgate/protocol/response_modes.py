@@ -25,7 +25,7 @@ from idgate.protocol.errors import OAuthError
 ResponseMode = Literal["query", "fragment", "form_post"]
 RESPONSE_MODES: Final[tuple[ResponseMode, ...]] = ("query", "fragment", "form_post")
 
-# What `quote_plus` leaves as it is: codes, tokens and `iss` URLs without a path mostly are.
+# What `quote_plus` leaves as it is: codes, tokens and most `state`s are made of nothing else.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
