@@ -3,6 +3,7 @@ library code they stand in for gives (they exist for speed alone: docs/benchmark
 
 from __future__ import annotations
 
+import functools
 import random
 from urllib.parse import parse_qsl, urlencode
 
@@ -68,23 +69,14 @@ def test_cookies_are_written_as_starlette_writes_them(value: str) -> None:
     for httponly in (True, False):
         for secure in (True, False):
             for samesite in samesites:
-                _set_cookie(
-                    ours,
-                    "name",
-                    value,
-                    max_age=60,
-                    path="/",
-                    secure=secure,
-                    httponly=httponly,
-                    samesite=samesite,
-                )
-                theirs.set_cookie(
-                    "name",
-                    value,
-                    max_age=60,
-                    path="/",
-                    secure=secure,
-                    httponly=httponly,
-                    samesite=samesite,
-                )
+                for write in (functools.partial(_set_cookie, ours), theirs.set_cookie):
+                    write(
+                        "name",
+                        value,
+                        max_age=60,
+                        path="/",
+                        secure=secure,
+                        httponly=httponly,
+                        samesite=samesite,
+                    )
     assert ours.raw_headers == theirs.raw_headers
