@@ -136,3 +136,44 @@ async def test_a_lock_held_too_long_is_an_outage_not_a_hang(
     finally:
         other.close()
         await db.close()
+
+
+def _wal_size(sqlite_file: Path) -> int:
+    return Path(f"{sqlite_file}-wal").stat().st_size
+
+
+async def test_the_wal_stays_small_under_writes_without_a_pause(sqlite_file: Path) -> None:
+    # Each insert appends at least one frame (a 4 KiB page and its header) to the WAL: never
+    # restarted, the WAL would end larger than 4 KiB per insert. Restarted, its size follows
+    # what is written between two checkpoints, not how much was written in all.
+    inserts = 60_000
+    db = SqliteDatabase(str(sqlite_file))
+    db.start_checkpoints(every_seconds=0.02, restart_frames=1024)
+    largest = 0
+    try:
+        for i in range(inserts):
+            await db.run(_INSERT, {"key": f"steady-{i:06d}-{'x' * 400}", "at": i})
+            if i % 100 == 0:
+                largest = max(largest, _wal_size(sqlite_file))
+                await asyncio.sleep(0)  # the checkpointer's turn on the loop, as in a server
+        assert await _count(db, "steady-%") == inserts
+    finally:
+        await db.close()
+    assert largest < inserts * 4096 / 2
+
+
+async def test_a_quiet_wal_is_emptied(sqlite_file: Path) -> None:
+    db = SqliteDatabase(str(sqlite_file))
+    db.start_checkpoints(every_seconds=0.01)
+    try:
+        for i in range(50):
+            await db.run(_INSERT, {"key": f"quiet-{i}", "at": i})
+        assert _wal_size(sqlite_file) > 0
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if _wal_size(sqlite_file) == 0:
+                break
+        assert _wal_size(sqlite_file) == 0
+        assert await _count(db, "quiet-%") == 50
+    finally:
+        await db.close()

@@ -14,6 +14,18 @@ every request of this one; so the connection never waits itself (busy_timeout 0)
 statement is retried after an asynchronous sleep instead. For the same reason the WAL is not
 checkpointed by the committing statement (its fsync would stall the loop) but once a second
 by a worker thread with a connection of its own.
+
+That checkpoint (PASSIVE) never blocks writers, and so under writes without a pause it never
+catches up: SQLite starts the WAL afresh only when it finds every frame folded back, and the
+file grew by the gigabyte in minutes of steady load. Past 64 MiB the worker therefore
+restarts the WAL, holding this process's statements off for the moment that takes (a sync
+of the database file). A WAL all folded back in a quiet moment is truncated: left as it is,
+its pages go cold, and the kernel reads each back from disk, on the loop thread, when SQLite
+overwrites it.
+
+The connection's page cache is 64 MiB (SQLite's default: 2 MiB) for the same reason: the
+pages of recent codes and tokens stay in the process rather than in the kernel's cache,
+which may evict what has not been touched for a minute.
 """
 
 from __future__ import annotations
@@ -24,7 +36,7 @@ import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import asyncpg
 
@@ -107,6 +119,15 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 # --- SQLite ---------------------------------------------------------------------------------
 
 
+# The loop connection's page cache (SQLite's default is 2 MiB); see the module text.
+CACHE_KIB = 64 * 1024
+# WAL frames (a page each, 4 KiB by default) past which the checkpoint restarts the WAL: a
+# restart holds statements off for a sync of the database file, so not every second.
+WAL_RESTART_FRAMES = 16384
+
+_Mode = Literal["PASSIVE", "RESTART", "TRUNCATE"]
+
+
 class SqliteDatabase:
     dialect = "sqlite"
 
@@ -125,6 +146,7 @@ class SqliteDatabase:
                 "PRAGMA busy_timeout=0",
                 "PRAGMA wal_autocheckpoint=0",
                 "PRAGMA synchronous=NORMAL",
+                f"PRAGMA cache_size=-{CACHE_KIB}",
                 "PRAGMA foreign_keys=ON",
             ):
                 self._conn.execute(pragma)
@@ -137,14 +159,29 @@ class SqliteDatabase:
         self._path = path
         self._checkpointer: asyncio.Task[None] | None = None
 
-    def start_checkpoints(self, every_seconds: float = 1.0) -> None:
+    def start_checkpoints(
+        self, every_seconds: float = 1.0, *, restart_frames: int = WAL_RESTART_FRAMES
+    ) -> None:
         """Checkpoint the WAL in the background (needs a running event loop)."""
-        self._checkpointer = asyncio.create_task(self._checkpoint_forever(every_seconds))
+        self._checkpointer = asyncio.create_task(
+            self._checkpoint_forever(every_seconds, restart_frames)
+        )
 
-    async def _checkpoint_forever(self, every_seconds: float) -> None:
+    async def _checkpoint_forever(self, every_seconds: float, restart_frames: int) -> None:
         while True:
             await asyncio.sleep(every_seconds)
-            await asyncio.to_thread(_checkpoint, self._path)
+            changes = self._conn.total_changes
+            frames, folded = await asyncio.to_thread(_checkpoint, self._path, "PASSIVE")
+            if frames >= restart_frames:
+                mode: _Mode = "RESTART"
+            elif 0 < frames == folded and self._conn.total_changes == changes:
+                mode = "TRUNCATE"  # a quiet moment: all folded, nothing written since
+            else:
+                continue
+            # This process's statements wait on the loop meanwhile: the checkpoint gets the
+            # write lock at once instead of racing them for it.
+            async with self._transaction_lock:
+                await asyncio.to_thread(_checkpoint, self._path, mode)
 
     async def _wait_for_transaction(self) -> None:
         if self._transaction_lock.locked() and self._owner is not asyncio.current_task():
@@ -266,17 +303,25 @@ def _translated_sqlite(exc: sqlite3.OperationalError) -> Exception:
     return DatabaseUnavailable(f"the database is unavailable: {exc}")
 
 
-def _checkpoint(path: str) -> None:
+def _checkpoint(path: str, mode: _Mode) -> tuple[int, int]:
     """Fold the WAL into the database file, on a connection of this thread's own (opened
-    each time, so that nothing is shared with the loop thread or outlives a cancelled task)."""
+    each time, so that nothing is shared with the loop thread or outlives a cancelled task):
+    the WAL's frames and how many of them are folded, (0, 0) when the checkpoint failed.
+
+    PASSIVE copies what no reader still needs and never waits for or blocks writers;
+    RESTART and TRUNCATE take the write lock to copy the rest (what was written since), so
+    that the next writer starts the WAL afresh (TRUNCATE: in an emptied file)."""
     with contextlib.suppress(sqlite3.Error):
         conn = sqlite3.connect(path, isolation_level=None)
         try:
-            conn.execute("PRAGMA busy_timeout=1000")
-            # PASSIVE: copy what no reader still needs; never wait for or block writers.
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            # The others hold this process's statements off while they wait: briefly, then not
+            # this time (another process's writes keep the lock, the next second may not).
+            conn.execute(f"PRAGMA busy_timeout={1000 if mode == 'PASSIVE' else 50}")
+            _, frames, folded = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            return int(frames), int(folded)
         finally:
             conn.close()
+    return 0, 0
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
