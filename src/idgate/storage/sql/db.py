@@ -19,9 +19,8 @@ That checkpoint (PASSIVE) never blocks writers, and so under writes without a pa
 catches up: SQLite starts the WAL afresh only when it finds every frame folded back, and the
 file grew by the gigabyte in minutes of steady load. Past 64 MiB the worker therefore
 restarts the WAL, holding this process's statements off for the moment that takes (a sync
-of the database file). A WAL all folded back in a quiet moment is truncated: left as it is,
-its pages go cold, and the kernel reads each back from disk, on the loop thread, when SQLite
-overwrites it.
+of the database file). Whenever the WAL starts afresh, its file is truncated (see
+`journal_size_limit` below): overwriting its old pages stalled the loop thread on disk I/O.
 
 The connection's page cache is 64 MiB (SQLite's default: 2 MiB) for the same reason: the
 pages of recent codes and tokens stay in the process rather than in the kernel's cache,
@@ -125,7 +124,7 @@ CACHE_KIB = 64 * 1024
 # restart holds statements off for a sync of the database file, so not every second.
 WAL_RESTART_FRAMES = 16384
 
-_Mode = Literal["PASSIVE", "RESTART", "TRUNCATE"]
+_Mode = Literal["PASSIVE", "RESTART"]
 
 
 class SqliteDatabase:
@@ -147,6 +146,11 @@ class SqliteDatabase:
                 "PRAGMA wal_autocheckpoint=0",
                 "PRAGMA synchronous=NORMAL",
                 f"PRAGMA cache_size=-{CACHE_KIB}",
+                # Each time the WAL starts afresh, its file is cut back to what was just
+                # written: later frames are appended to new pages, never written over old
+                # ones that the kernel may be writing out (the write waits) or may have
+                # evicted (the write first reads them back from disk).
+                "PRAGMA journal_size_limit=0",
                 "PRAGMA foreign_keys=ON",
             ):
                 self._conn.execute(pragma)
@@ -170,18 +174,12 @@ class SqliteDatabase:
     async def _checkpoint_forever(self, every_seconds: float, restart_frames: int) -> None:
         while True:
             await asyncio.sleep(every_seconds)
-            changes = self._conn.total_changes
-            frames, folded = await asyncio.to_thread(_checkpoint, self._path, "PASSIVE")
+            frames = await asyncio.to_thread(_checkpoint, self._path, "PASSIVE")
             if frames >= restart_frames:
-                mode: _Mode = "RESTART"
-            elif 0 < frames == folded and self._conn.total_changes == changes:
-                mode = "TRUNCATE"  # a quiet moment: all folded, nothing written since
-            else:
-                continue
-            # This process's statements wait on the loop meanwhile: the checkpoint gets the
-            # write lock at once instead of racing them for it.
-            async with self._transaction_lock:
-                await asyncio.to_thread(_checkpoint, self._path, mode)
+                # This process's statements wait on the loop meanwhile: the checkpoint gets
+                # the write lock at once instead of racing them for it.
+                async with self._transaction_lock:
+                    await asyncio.to_thread(_checkpoint, self._path, "RESTART")
 
     async def _wait_for_transaction(self) -> None:
         if self._transaction_lock.locked() and self._owner is not asyncio.current_task():
@@ -303,25 +301,25 @@ def _translated_sqlite(exc: sqlite3.OperationalError) -> Exception:
     return DatabaseUnavailable(f"the database is unavailable: {exc}")
 
 
-def _checkpoint(path: str, mode: _Mode) -> tuple[int, int]:
+def _checkpoint(path: str, mode: _Mode) -> int:
     """Fold the WAL into the database file, on a connection of this thread's own (opened
     each time, so that nothing is shared with the loop thread or outlives a cancelled task):
-    the WAL's frames and how many of them are folded, (0, 0) when the checkpoint failed.
+    the WAL's size in frames, 0 when the checkpoint failed.
 
     PASSIVE copies what no reader still needs and never waits for or blocks writers;
-    RESTART and TRUNCATE take the write lock to copy the rest (what was written since), so
-    that the next writer starts the WAL afresh (TRUNCATE: in an emptied file)."""
+    RESTART takes the write lock to copy the rest (what was written since), so that the
+    next writer starts the WAL afresh."""
     with contextlib.suppress(sqlite3.Error):
         conn = sqlite3.connect(path, isolation_level=None)
         try:
             # The others hold this process's statements off while they wait: briefly, then not
             # this time (another process's writes keep the lock, the next second may not).
             conn.execute(f"PRAGMA busy_timeout={1000 if mode == 'PASSIVE' else 50}")
-            _, frames, folded = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
-            return int(frames), int(folded)
+            _, frames, _ = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            return int(frames)
         finally:
             conn.close()
-    return 0, 0
+    return 0
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
