@@ -312,8 +312,8 @@ def _checkpoint(path: str, mode: _Mode) -> int:
     with contextlib.suppress(sqlite3.Error):
         conn = sqlite3.connect(path, isolation_level=None)
         try:
-            # The others hold this process's statements off while they wait: briefly, then not
-            # this time (another process's writes keep the lock, the next second may not).
+            # A RESTART holds this process's statements off while it waits for the lock: so
+            # only briefly (another process's writes may keep it; the next second may not).
             conn.execute(f"PRAGMA busy_timeout={1000 if mode == 'PASSIVE' else 50}")
             _, frames, _ = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
             return int(frames)
